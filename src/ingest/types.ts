@@ -44,6 +44,8 @@ export interface SourceBatch {
   format: Format;
   origin: string;
   lines: SourceLine[];
+  /** Lines longer than this many bytes are dead-lettered (`line-too-long`) unparsed; default 65,536. */
+  maxLineBytes?: number;
   /** Called after every line of the batch is stored or dead-lettered. */
   ack?: () => void | Promise<void>;
 }
