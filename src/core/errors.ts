@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   VAULT_MASTER_KEY_INVALID: 'the master key is malformed',
   KEY_NOT_FOUND: 'no managed key has that id',
   KEY_EXISTS: 'a managed key with that id already exists',
+  KEY_FINGERPRINTS_STALE: 'stored key fingerprints were computed with a different pepper',
   MASTODON_UNREACHABLE: 'the Mastodon instance cannot be reached',
   MASTODON_UNAUTHORIZED: 'Mastodon rejected the token (401)',
   MASTODON_FORBIDDEN: 'Mastodon refused the request (403)',
