@@ -44,6 +44,8 @@ export const line = (n: number, extra: Record<string, unknown> = {}, ts = '2026-
 export class MemoryStore implements Pick<EventStore, 'writeEvents' | 'kind'> {
   readonly kind = 'sqlite' as const;
   readonly events = new Map<string, Event>();
+  /** How many times each id was written: > 1 means a line was delivered twice. */
+  readonly writesById = new Map<string, number>();
   writes = 0;
   private failures = 0;
   /** Ids the store refuses for good (reported in WriteResult.failed). */
@@ -66,7 +68,10 @@ export class MemoryStore implements Pick<EventStore, 'writeEvents' | 'kind'> {
     const failed = [];
     for (const e of events) {
       if (this.refuse.has(e['event.id'])) failed.push({ id: e['event.id'], reason: 'mapping', message: 'field [x] of type long' });
-      else this.events.set(e['event.id'], e);
+      else {
+        this.events.set(e['event.id'], e);
+        this.writesById.set(e['event.id'], (this.writesById.get(e['event.id']) ?? 0) + 1);
+      }
     }
     return { written: events.length - failed.length, failed };
   }
