@@ -1,7 +1,7 @@
 import type { Event } from '../core/event.js';
 import { TuskguardError } from '../core/errors.js';
 import type { Finding } from '../core/finding.js';
-import type { ActionRecord, TimeRange, WriteFailure } from './types.js';
+import type { ActionRecord, RouteUsage, TimeRange, WriteFailure } from './types.js';
 
 /**
  * Rules both store implementations share, so the conformance suite sees one behaviour:
@@ -58,8 +58,9 @@ function refuse(id: unknown, reason: string, message: string): WriteFailure {
  * Both stores refuse the same documents, so the pipeline dead-letters the same ones.
  */
 export function refusal(id: unknown, time: unknown, timeField: string): WriteFailure | null {
-  if (typeof id !== 'string' || id.length === 0 || id.length > 512) {
-    return refuse(id, 'invalid-id', 'the document id must be a non-empty string of at most 512 characters');
+  // 512 bytes is Elasticsearch's _id limit; the embedded store keeps the same rule.
+  if (typeof id !== 'string' || id.length === 0 || Buffer.byteLength(id) > 512) {
+    return refuse(id, 'invalid-id', 'the document id must be a non-empty string of at most 512 bytes');
   }
   if (docTimeMs(time) === null) {
     return refuse(id, 'invalid-timestamp', `${timeField} is missing or not an ISO 8601 time`);
@@ -76,4 +77,13 @@ export function normalizeScopes(scopes: Iterable<unknown>): string[] {
   const set = new Set<string>();
   for (const s of scopes) if (typeof s === 'string') set.add(s);
   return [...set].sort();
+}
+
+/** Fingerprint, then route with the no-route row first: the order both stores return. */
+export function compareUsage(a: RouteUsage, b: RouteUsage): number {
+  if (a.fingerprint !== b.fingerprint) return a.fingerprint < b.fingerprint ? -1 : 1;
+  if (a.route === b.route) return 0;
+  if (a.route === null) return -1;
+  if (b.route === null) return 1;
+  return a.route < b.route ? -1 : 1;
 }

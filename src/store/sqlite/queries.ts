@@ -100,12 +100,3 @@ export function toRouteUsage(row: UsageRow): RouteUsage {
     lastSeen: new Date(row.last).toISOString(),
   };
 }
-
-/** Fingerprint, then route with the no-route row first: the order both stores return. */
-export function compareUsage(a: RouteUsage, b: RouteUsage): number {
-  if (a.fingerprint !== b.fingerprint) return a.fingerprint < b.fingerprint ? -1 : 1;
-  if (a.route === b.route) return 0;
-  if (a.route === null) return -1;
-  if (b.route === null) return 1;
-  return a.route < b.route ? -1 : 1;
-}

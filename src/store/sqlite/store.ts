@@ -7,7 +7,7 @@ import type { Finding } from '../../core/finding.js';
 import type { Logger } from '../../core/logger.js';
 import type { Metrics } from '../../core/metrics.js';
 import { migrate } from '../control.js';
-import { actionRefusal, clampLimit, eventRefusal, findingRefusal } from '../query.js';
+import { actionRefusal, clampLimit, compareUsage, eventRefusal, findingRefusal } from '../query.js';
 import type {
   ActionRecord,
   EventQuery,
@@ -18,7 +18,7 @@ import type {
   WriteFailure,
   WriteResult,
 } from '../types.js';
-import { compareUsage, eventWhere, findingWhere, rangeWhere, routeUsageSql, toRouteUsage, type UsageRow } from './queries.js';
+import { eventWhere, findingWhere, rangeWhere, routeUsageSql, toRouteUsage, type UsageRow } from './queries.js';
 import { SQLITE_MIGRATIONS } from './schema.js';
 
 export interface SqliteStoreOptions {
