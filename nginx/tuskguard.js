@@ -26,8 +26,10 @@ var PEPPER_MIN_CHARS = 16;
 var MAX_BODY_CHARS = 1048576;
 /* Parameter names Doorkeeper (Mastodon's OAuth) reads a token from, in its order. */
 var TOKEN_PARAMS = ['access_token', 'bearer_token'];
-/* Redaction is case-insensitive and covers Rails array/hash forms (access_token[]=…). */
-var REDACT_NAME = /^(access_token|bearer_token)(\[|$)/i;
+/* Redaction is case-insensitive: a name kept in the log (the value goes) … */
+var KEEP_NAME = /^(access|bearer)_token(\[\])?$/i;
+/* … and any segment mentioning one of these, once decoded, is redacted. */
+var MENTIONS_TOKEN = /(access|bearer)_token/i;
 
 var vmState = { pepper: undefined, warned: false };
 
@@ -70,16 +72,37 @@ function redactUri(raw) {
   return raw.slice(0, q + 1) + redactQuery(query);
 }
 
-/* Both separators Rack has accepted (`&`, and `;` before Rack 3), kept as sent. */
+/*
+ * Both separators Rack has accepted (`&`, and `;` before Rack 3), kept as sent. A token
+ * parameter (`access_token=`, `access%5Ftoken=`, `ACCESS_TOKEN=`, `access_token[]=`) keeps its
+ * name and loses its value. Any other segment that mentions one once decoded is not a token to
+ * Mastodon but may still carry one: `x=1access_token=…` and `=access_token=…` lose the value,
+ * and a segment whose name mentions it (`user[access_token]=…`, `access_token%3D…`) goes whole.
+ */
 function redactQuery(query) {
   var parts = query.split(/([&;])/);
-  for (var i = 0; i < parts.length; i += 2) {
-    var eq = parts[i].indexOf('=');
-    if (eq !== -1 && REDACT_NAME.test(formDecode(parts[i].slice(0, eq)))) {
-      parts[i] = parts[i].slice(0, eq + 1) + REDACTED;
-    }
-  }
+  for (var i = 0; i < parts.length; i += 2) parts[i] = redactSegment(parts[i]);
   return parts.join('');
+}
+
+function redactSegment(segment) {
+  if (!MENTIONS_TOKEN.test(asciiDecode(segment))) return segment;
+  var eq = segment.indexOf('=');
+  if (eq === -1) return REDACTED;
+  var name = asciiDecode(segment.slice(0, eq));
+  if (MENTIONS_TOKEN.test(name) && !KEEP_NAME.test(name)) return REDACTED;
+  return segment.slice(0, eq + 1) + REDACTED;
+}
+
+/*
+ * Decodes only ASCII escapes and never fails: enough to see a parameter name however it is
+ * escaped, even next to a malformed escape that would make decodeURIComponent throw.
+ */
+function asciiDecode(text) {
+  if (text.indexOf('%') === -1 && text.indexOf('+') === -1) return text;
+  return text.replace(/\+/g, ' ').replace(/%([0-7][0-9a-fA-F])/g, function (m, hex) {
+    return String.fromCharCode(parseInt(hex, 16));
+  });
 }
 
 /* application/x-www-form-urlencoded decoding as Rack does it; undecodable text is kept. */
@@ -115,14 +138,18 @@ function requestToken(r) {
   return streamingProtocolToken(r);
 }
 
-/* `Bearer <token>`: scheme case-insensitive, any whitespace around; other schemes ignored. */
+/*
+ * `Bearer <token>`: scheme case-insensitive, any whitespace around; other schemes ignored. A
+ * token with inner whitespace or a comma is malformed (RFC 6750 b64token has neither; njs joins
+ * a duplicated header with ","): no token from the header then.
+ */
 function bearerToken(header) {
   if (typeof header !== 'string') return null;
   var value = header.trim();
   if (value.length < 7 || value.slice(0, 6).toLowerCase() !== 'bearer') return null;
   if (!/\s/.test(value.charAt(6))) return null;
   var token = value.slice(7).trim();
-  return token === '' ? null : token;
+  return token === '' || /[\s,]/.test(token) ? null : token;
 }
 
 function queryString(rawUri) {
