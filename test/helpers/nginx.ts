@@ -93,6 +93,8 @@ export interface StartNginxOptions {
   errorLogLevel?: 'debug' | 'info' | 'notice' | 'warn' | 'error';
   /** Extra directives inside http { } (after the tuskguard include). */
   httpExtra?: string;
+  /** Extra files written before start, by path relative to the conf directory (mode 0600). */
+  files?: Record<string, string>;
   /** Extra environment for the nginx process (whitelisted with `env` in nginx.conf). */
   env?: Record<string, string>;
 }
@@ -152,6 +154,9 @@ async function preparePrefix(options: StartNginxOptions, support: NginxSupport, 
   await mkdir(join(dir, 'tmp'));
   for (const file of ['tuskguard.js', 'tuskguard-log.conf']) {
     await copyFile(join(REPO_NGINX_DIR, file), join(dir, 'conf', 'tuskguard', file));
+  }
+  for (const [name, text] of Object.entries(options.files ?? {})) {
+    await writeFile(join(dir, 'conf', name), text, { mode: 0o600 });
   }
   const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', ...options.env };
   let pepperDirective = '';
@@ -267,9 +272,9 @@ async function launch(dir: string, port: number, env: Record<string, string>, su
   const ready = await waitUntilListening(port, exited);
   if (!ready) {
     child.kill('SIGKILL');
-    await exited;
+    const code = await exited;
     const log = await readFile(errorLog, 'utf8').catch(() => '');
-    throw new Error(`nginx did not start: ${output}${log}`.trim());
+    throw new Error(`nginx did not start (exit ${code}): ${output}${log}`.trim());
   }
   const accessLog = join(dir, 'logs', 'access.log');
   let stopped = false;
