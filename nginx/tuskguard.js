@@ -26,10 +26,16 @@ var PEPPER_MIN_CHARS = 16;
 var MAX_BODY_CHARS = 1048576;
 /* Parameter names Doorkeeper (Mastodon's OAuth) reads a token from, in its order. */
 var TOKEN_PARAMS = ['access_token', 'bearer_token'];
-/* Redaction is case-insensitive: a name kept in the log (the value goes) … */
-var KEEP_NAME = /^(access|bearer)_token(\[\])?$/i;
-/* … and any segment mentioning one of these, once decoded, is redacted. */
+/*
+ * Query redaction (case-insensitive, names compared once percent-decoded). Values of parameters
+ * whose name looks secret, as Mastodon's own filter_parameter_logging judges it (`token`,
+ * `secret`, `passw`) plus the OAuth `code`: access_token, bearer_token, client_secret, …
+ */
+var SECRET_NAME = /token|secret|passw|^code(\[\])?$/i;
+/* The bearer parameters are also looked for anywhere in a segment (see redactSegment). */
 var MENTIONS_TOKEN = /(access|bearer)_token/i;
+/* Cheap test for the fast path: a query that cannot hold any of the above. */
+var MAYBE_SECRET = /token|secret|passw|code|%/i;
 
 var vmState = { pepper: undefined, warned: false };
 
@@ -67,31 +73,32 @@ function redactUri(raw) {
   var q = raw.indexOf('?');
   if (q === -1) return raw;
   var query = raw.slice(q + 1);
-  // Fast path: a token parameter name needs "token" in clear or a percent-escape to hide it.
-  if (!/token/i.test(query) && query.indexOf('%') === -1) return raw;
+  if (!MAYBE_SECRET.test(query)) return raw;
   return raw.slice(0, q + 1) + redactQuery(query);
 }
 
-/*
- * Both separators Rack has accepted (`&`, and `;` before Rack 3), kept as sent. A token
- * parameter (`access_token=`, `access%5Ftoken=`, `ACCESS_TOKEN=`, `access_token[]=`) keeps its
- * name and loses its value. Any other segment that mentions one once decoded is not a token to
- * Mastodon but may still carry one: `x=1access_token=…` and `=access_token=…` lose the value,
- * and a segment whose name mentions it (`user[access_token]=…`, `access_token%3D…`) goes whole.
- */
+/* Both separators Rack has accepted (`&`, and `;` before Rack 3) are split on and kept. */
 function redactQuery(query) {
   var parts = query.split(/([&;])/);
   for (var i = 0; i < parts.length; i += 2) parts[i] = redactSegment(parts[i]);
   return parts.join('');
 }
 
+/*
+ * A secret-named parameter keeps its name as sent and loses its value (`access%5Ftoken=` →
+ * `access%5Ftoken=[REDACTED]`). A segment that mentions a bearer parameter elsewhere is not a
+ * token to Mastodon but may still carry one: `x=1access_token=…` and `=access_token=…` lose
+ * the value, and a segment with no `=` or with an escaped `=` in its name (`access_token%3D…`)
+ * goes whole.
+ */
 function redactSegment(segment) {
-  if (!MENTIONS_TOKEN.test(asciiDecode(segment))) return segment;
   var eq = segment.indexOf('=');
-  if (eq === -1) return REDACTED;
-  var name = asciiDecode(segment.slice(0, eq));
-  if (MENTIONS_TOKEN.test(name) && !KEEP_NAME.test(name)) return REDACTED;
-  return segment.slice(0, eq + 1) + REDACTED;
+  var name = asciiDecode(eq === -1 ? segment : segment.slice(0, eq));
+  var mentions = MENTIONS_TOKEN.test(eq === -1 ? name : asciiDecode(segment));
+  if (eq === -1) return mentions ? REDACTED : segment;
+  if (mentions && name.indexOf('=') !== -1) return REDACTED;
+  if (mentions || SECRET_NAME.test(name)) return segment.slice(0, eq + 1) + REDACTED;
+  return segment;
 }
 
 /*

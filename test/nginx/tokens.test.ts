@@ -18,7 +18,8 @@ const T = {
   json: tk('json'), charset: tk('charset'), big: tk('big'), plain: tk('plain'), wsProto: tk('wsProto'),
   wsOther: tk('wsOther'), basicQ: tk('basicQ'), dupHdrA: tk('dupHdrA'), dupHdrB: tk('dupHdrB'),
   array: tk('array'), put: tk('put'), hidden1: tk('hidden1'), hidden2: tk('hidden2'), hidden3: tk('hidden3'),
-  hidden4: tk('hidden4'), hidden5: tk('hidden5'),
+  hidden4: tk('hidden4'), hidden5: tk('hidden5'), code: tk('code'), secret: tk('secret'), reset: tk('reset'),
+  password: tk('password'),
 };
 const UTF8_TOKEN = `tök€n-${randomBytes(8).toString('hex')}`;
 
@@ -144,7 +145,26 @@ const CASES: Case[] = [
     uri: `/a?${'&;='.repeat(2000)}[REDACTED]`,
   },
   { name: 'token text inside another value', request: get(`/a?x=1access_token=${T.hidden2}&y=2`), uri: '/a?x=[REDACTED]&y=2' },
-  { name: 'token parameter nested in a Rails hash', request: get(`/a?user[access_token]=${T.hidden3}`), uri: '/a?[REDACTED]' },
+  {
+    name: 'token parameter nested in a Rails hash',
+    request: get(`/a?user[access_token]=${T.hidden3}`),
+    uri: '/a?user[access_token]=[REDACTED]',
+  },
+  {
+    name: 'OAuth secrets in the query: code, client_secret',
+    request: get(`/oauth/token?grant_type=authorization_code&code=${T.code}&client_id=abc&client_secret=${T.secret}&redirect_uri=urn`),
+    uri: '/oauth/token?grant_type=authorization_code&code=[REDACTED]&client_id=abc&client_secret=[REDACTED]&redirect_uri=urn',
+  },
+  {
+    name: 'other secret-looking names (Mastodon filter_parameter_logging)',
+    request: get(`/auth/password/edit?reset_password_token=${T.reset}&password=${T.password}`),
+    uri: '/auth/password/edit?reset_password_token=[REDACTED]&password=[REDACTED]',
+  },
+  {
+    name: 'ordinary parameters that merely contain "token" in a value are kept',
+    request: get('/api/v1/streaming/hashtag?tag=tokenomics&stream=hashtag'),
+    uri: '/api/v1/streaming/hashtag?tag=tokenomics&stream=hashtag',
+  },
   { name: 'value smuggled into the name with %3D', request: get(`/a?access_token%3D${T.hidden4}&y=2`), uri: '/a?[REDACTED]&y=2' },
   {
     name: 'escaped name next to a malformed escape',
