@@ -1,0 +1,48 @@
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify';
+import type { Logger } from '../core/logger.js';
+import type { Metrics } from '../core/metrics.js';
+import { redactSecrets } from '../core/redact.js';
+import { type HttpPushOptions, httpPushRoutes } from '../ingest/sources/http-push/index.js';
+import errors from './plugins/errors.js';
+import { type HealthReport, healthRoutes } from './routes/health.js';
+import { metricsRoutes } from './routes/metrics.js';
+
+/**
+ * The HTTP API as a fastify plugin: GET /healthz, GET /metrics and the http-push routes of the
+ * configured sources. Tests mount it and call `app.inject()`; server.ts only listens.
+ */
+export interface AppOptions {
+  metrics: Metrics;
+  health: () => Promise<HealthReport>;
+  /** One entry per http-push source (its own path, token and body limit). */
+  pushSources: readonly HttpPushOptions[];
+}
+
+export const app: FastifyPluginAsync<AppOptions> = async (instance, opts) => {
+  await instance.register(errors);
+  await instance.register(healthRoutes, { health: opts.health });
+  await instance.register(metricsRoutes, { metrics: opts.metrics });
+  for (const push of opts.pushSources) await instance.register(httpPushRoutes, push);
+};
+
+/**
+ * A fastify instance with the app mounted. Request logs go through the tuskguard logger with
+ * the query's `access_token` redacted; the Authorization header is never logged.
+ */
+export async function buildApp(opts: AppOptions, logger?: Logger, extra: FastifyServerOptions = {}): Promise<FastifyInstance> {
+  const instance = Fastify({
+    ...(logger
+      ? {
+          loggerInstance: logger.child(
+            { component: 'api' },
+            { serializers: { req: (req: { method: string; url: string }) => ({ method: req.method, url: redactSecrets(req.url) }) } },
+          ),
+        }
+      : { logger: false }),
+    disableRequestLogging: false,
+    ...extra,
+  });
+  await instance.register(app, opts);
+  await instance.ready();
+  return instance;
+}
