@@ -1,0 +1,210 @@
+import { z } from 'zod';
+import type { Event } from '../../../core/event.js';
+import { type Bound, ewma, growthScaled, robustBound, robustZ } from '../../baselines/robust.js';
+import { formatDuration, positiveDuration } from '../../duration.js';
+import { type FieldContext, fieldGetter, fieldKind } from '../../fields.js';
+import type { Detector, Hit, RuleType } from '../../types.js';
+
+/**
+ * baseline — a group's rate per `interval` against its own history at the same time of week
+ * (or day): fires when the current interval's count (or sum), even partway through, exceeds
+ * max(median + z·σ, min_ratio × median, min_value), where median and σ (1.4826 × MAD) come
+ * from past values of the same hour-of-week. Until `min_weeks` such values exist it uses the
+ * same hour-of-day over recent days, and it never fires with fewer than `min_history` values.
+ * Past values are scaled by the growth of an EWMA level (clamped to `growth_cap`), so steady
+ * growth is not an anomaly; `min_ratio` keeps a planned doubling quiet.
+ */
+const DAY = 86_400_000;
+const WEEK = 7 * DAY;
+
+export const baselineParams = {
+  interval: positiveDuration.default(3_600_000).describe('Bucket length; must divide one day.'),
+  seasonality: z.enum(['weekly', 'daily', 'none']).default('weekly').describe('Which past buckets are comparable.'),
+  history: positiveDuration.default(28 * DAY).describe('How far back values are kept.'),
+  min_history: z.number().int().min(2).default(5).describe('Reference values needed before it may fire.'),
+  min_weeks: z.number().int().min(1).default(3).describe('Same-hour-of-week values needed before weekly replaces daily.'),
+  z: z.number().positive().default(6).describe('Robust z-score that makes a finding.'),
+  min_ratio: z.number().min(1).default(3).describe('The value must also be this many times the median.'),
+  min_value: z.number().min(0).default(20).describe('And at least this large.'),
+  alpha: z.number().gt(0).max(1).default(0.01).describe('EWMA weight of each closed interval in the level.'),
+  growth_cap: z.number().min(1).default(2).describe('Largest growth factor applied to past values.'),
+  sum: z.string().optional().describe('Numeric field to sum instead of counting events.'),
+};
+
+export interface BaselineParams {
+  interval: number;
+  seasonality: 'weekly' | 'daily' | 'none';
+  history: number;
+  min_history: number;
+  min_weeks: number;
+  z: number;
+  min_ratio: number;
+  min_value: number;
+  alpha: number;
+  growth_cap: number;
+  sum?: string | undefined;
+}
+
+interface State {
+  /** Current bucket index, its value so far, and whether it already fired. */
+  cur: number;
+  v: number;
+  fired: 0 | 1;
+  /** EWMA level over closed buckets. */
+  lvl: number | null;
+  /** Closed bucket values and the level after each, for buckets hs … cur-1. */
+  hs: number;
+  h: number[];
+  l: number[];
+}
+
+interface Reference {
+  kind: 'hour-of-week' | 'hour-of-day' | 'recent';
+  samples: number[];
+}
+
+export class BaselineDetector implements Detector<State> {
+  readonly shape: string;
+  readonly idleMs: number;
+  private readonly keep: number;
+  private readonly get: ReturnType<typeof fieldGetter> | undefined;
+
+  constructor(private readonly p: BaselineParams) {
+    this.keep = Math.max(1, Math.floor(p.history / p.interval));
+    this.get = p.sum ? fieldGetter(p.sum) : undefined;
+    this.shape = `baseline/${p.interval}/${p.sum ?? 'count'}`;
+    this.idleMs = 2 * p.interval;
+  }
+
+  init(t: number): State {
+    const b = Math.floor(t / this.p.interval);
+    return { cur: b, v: 0, fired: 0, lvl: null, hs: b, h: [], l: [] };
+  }
+
+  observe(s: State, e: Event, t: number, ctx: FieldContext): Hit | undefined {
+    const b = Math.floor(t / this.p.interval);
+    const v = this.get ? numeric(this.get(e, ctx)) : 1;
+    if (b < s.cur) {
+      // A late event (within the engine's lateness bound) belongs to a closed bucket.
+      if (b >= s.hs) s.h[b - s.hs]! += v;
+      return undefined;
+    }
+    if (b > s.cur) this.roll(s, b);
+    s.v += v;
+    if (s.fired) return undefined;
+    const ref = this.reference(s);
+    if (ref.samples.length < this.p.min_history) return undefined;
+    const bound = robustBound(ref.samples, {
+      z: this.p.z,
+      minRatio: this.p.min_ratio,
+      minValue: this.p.min_value,
+      counts: !this.get,
+    });
+    if (s.v < bound.upper) return undefined;
+    s.fired = 1;
+    return this.hit(s, ref, bound);
+  }
+
+  /** Close buckets up to b: the current one with its value, any skipped ones with zero. */
+  private roll(s: State, b: number): void {
+    const gap = b - s.cur - 1;
+    this.push(s, s.v);
+    if (gap >= this.keep) {
+      s.h = [];
+      s.l = [];
+      s.hs = b - this.keep;
+    }
+    for (let i = 0; i < Math.min(gap, this.keep); i++) this.push(s, 0);
+    s.hs = b - s.h.length;
+    s.cur = b;
+    s.v = 0;
+    s.fired = 0;
+  }
+
+  private push(s: State, value: number): void {
+    s.lvl = ewma(s.lvl, value, this.p.alpha);
+    s.h.push(value);
+    s.l.push(s.lvl);
+    if (s.h.length > this.keep) {
+      s.h.shift();
+      s.l.shift();
+    }
+  }
+
+  /** Past values comparable with the current bucket, scaled to today's level. */
+  private reference(s: State): Reference {
+    const perDay = Math.round(DAY / this.p.interval);
+    const pick = (step: number): number[] => {
+      const out: number[] = [];
+      for (let i = s.cur - step; i >= s.hs; i -= step) {
+        const k = i - s.hs;
+        out.push(growthScaled(s.h[k]!, s.l[k]!, s.lvl ?? 0, this.p.growth_cap));
+      }
+      return out;
+    };
+    if (this.p.seasonality === 'none') return { kind: 'recent', samples: pick(1) };
+    if (this.p.seasonality === 'weekly') {
+      const weekly = pick(perDay * 7);
+      if (weekly.length >= this.p.min_weeks) return { kind: 'hour-of-week', samples: weekly };
+    }
+    return { kind: 'hour-of-day', samples: pick(perDay) };
+  }
+
+  private hit(s: State, ref: Reference, bound: Bound): Hit {
+    const windowStart = s.cur * this.p.interval;
+    const interval = formatDuration(this.p.interval);
+    const z = Math.round(robustZ(s.v, bound) * 10) / 10;
+    const med = Math.round(bound.median * 100) / 100;
+    const upper = Math.round(bound.upper * 100) / 100;
+    const what = this.p.sum ?? 'events';
+    return {
+      windowKey: String(windowStart),
+      windowStart,
+      vars: { value: s.v, median: med, upper, z, reference: ref.kind, samples: ref.samples.length, interval },
+      why:
+        `${s.v} ${what} in the ${interval} from ${new Date(windowStart).toISOString()} against a median of ${med} ` +
+        `for the same ${ref.kind} (${ref.samples.length} values, robust z ${z}); anomalous from ${upper}`,
+      evidence: {
+        count: s.v,
+        threshold: upper,
+        baseline: {
+          median: bound.median,
+          mad: bound.mad,
+          sigma: bound.sigma,
+          z,
+          level: s.lvl ?? 0,
+          samples: ref.samples.length,
+        },
+        reference: ref.kind,
+        interval,
+      },
+    };
+  }
+
+  isEmpty(s: State): boolean {
+    return s.v === 0 && s.h.every((x) => x === 0);
+  }
+}
+
+function numeric(v: unknown): number {
+  return typeof v === 'number' && Number.isFinite(v) ? v : 0;
+}
+
+export const baseline: RuleType<BaselineParams> = {
+  params: baselineParams,
+  summary: '{key} made {value} requests in one {interval}, against a usual {median} at this {reference} (robust z {z}).',
+  vars: ['value', 'median', 'upper', 'z', 'reference', 'samples', 'interval'],
+  check(p) {
+    const issues = [];
+    if (DAY % p.interval !== 0 || p.interval < 60_000) {
+      issues.push({ path: ['interval'], message: 'interval must be at least 1m and divide one day (5m, 15m, 1h, …)' });
+    }
+    if (p.history < DAY) issues.push({ path: ['history'], message: 'history must be at least 1d' });
+    if (p.seasonality === 'weekly' && p.history < 2 * WEEK) {
+      issues.push({ path: ['history'], message: 'weekly seasonality needs at least 2w of history' });
+    }
+    if (p.sum && fieldKind(p.sum) !== 'number') issues.push({ path: ['sum'], message: `sum needs a numeric field, "${p.sum}" is not one` });
+    return issues;
+  },
+  create: (p) => new BaselineDetector(p),
+};
