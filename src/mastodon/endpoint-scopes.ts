@@ -60,7 +60,11 @@ export function loadEndpointScopes(file: string | URL = BUNDLED_ENDPOINT_SCOPES)
       details: { file: name },
     });
   }
-  for (const entry of parsed.data) compilePattern(entry.path, name);
+  for (const entry of parsed.data) {
+    compilePattern(entry.path, name);
+    // Events share these arrays (mastodon.required_scopes); freezing turns a stray mutation into an error.
+    Object.freeze(entry.scopes);
+  }
   return parsed.data;
 }
 
