@@ -10,4 +10,6 @@ export interface CommandModule {
 }
 
 export const COMMANDS: ReadonlyArray<() => Promise<CommandModule>> = [
+  () => import('./serve.js'),
+  () => import('./ingest.js'),
 ];

@@ -69,6 +69,11 @@ export class FileTailSource implements Source {
     this.clock = deps.clock ?? systemClock;
   }
 
+  /** True between start() and stop(). */
+  get running(): boolean {
+    return this.loop !== null && !this.stopping;
+  }
+
   /** Files currently open (rotated ones included), for health and tests. */
   get openFiles(): string[] {
     return [...this.files.values()].map((f) => f.path);

@@ -1,0 +1,214 @@
+import type { FastifyInstance } from 'fastify';
+import cron, { type ScheduledTask } from 'node-cron';
+import { buildApp } from './api/app.js';
+import type { HealthReport } from './api/routes/health.js';
+import { listen } from './api/server.js';
+import type { LoadedConfig } from './config/load.js';
+import { durationMs } from './config/schema.js';
+import { TuskguardError, errorMessage } from './core/errors.js';
+import { type Fingerprinter, createFingerprinter, loadPepper } from './core/fingerprint.js';
+import type { Logger } from './core/logger.js';
+import { Metrics } from './core/metrics.js';
+import { CheckpointStore } from './ingest/checkpoints.js';
+import { DeadLetter } from './ingest/dead-letter.js';
+import { createEnricher } from './ingest/enrich/index.js';
+import { RequestJoiner } from './ingest/join.js';
+import { getParser } from './ingest/parsers/registry.js';
+import { Pipeline } from './ingest/pipeline.js';
+import { type BuiltSource, buildSource } from './ingest/sources/registry.js';
+import { loadKeyLookup } from './keys/lookup.js';
+import { type ControlDb, openControlDb } from './store/control.js';
+import { createStore } from './store/index.js';
+import type { EventStore } from './store/types.js';
+
+/**
+ * The composition root: config → pepper → store → enricher → pipeline → sources → API.
+ * Nothing else in tuskguard wires components together; `serve` calls startService and
+ * `ingest` calls createIngestCore.
+ */
+export interface ServiceOptions {
+  loaded: LoadedConfig;
+  logger: Logger;
+  metrics?: Metrics;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface Service {
+  /** URL the API listens on (the real port when the config says 0). */
+  url: string;
+  app: FastifyInstance;
+  pipeline: Pipeline;
+  store: EventStore;
+  sources: readonly BuiltSource[];
+  /** Graceful shutdown: stop sources, drain the joiner, flush the store, persist checkpoints. */
+  close(): Promise<void>;
+}
+
+/** Pieces shared by the service and one-shot commands (`ingest`, later `replay`). */
+export interface IngestCore {
+  store: EventStore;
+  pipeline: Pipeline;
+  deadLetter: DeadLetter;
+  fingerprint: Fingerprinter | null;
+}
+
+/** Retention runs hourly: cheap when there is nothing to delete, and bounded lag when there is. */
+const RETENTION_SCHEDULE = '7 * * * *';
+
+/** Store, enricher, joiner, dead-letter and pipeline from the config. */
+export async function createIngestCore(
+  opts: ServiceOptions & { time: 'event' | 'wall'; retry?: { maxAttempts: number } },
+): Promise<IngestCore> {
+  const { loaded, logger } = opts;
+  const { config, home } = loaded;
+  const metrics = opts.metrics ?? new Metrics();
+  const pepper = loadPepper(config.pepper_file, opts.env ?? process.env);
+  if (pepper === null) {
+    logger.warn(
+      { hint: 'set TUSKGUARD_PEPPER or pepper_file' },
+      'no fingerprint pepper: nginx-json fingerprints are kept as logged, tokens in combined/mastodon lines are only redacted, and no key ids are attached',
+    );
+  }
+  const store = await createStore(loaded, { metrics, logger });
+  try {
+    const enricher = await createEnricher({
+      ...(pepper ? { keyLookup: loadKeyLookup(home, pepper) } : {}),
+      ...(config.enrich.geo_mmdb ? { geoMmdb: config.enrich.geo_mmdb } : {}),
+      ...(config.enrich.asn_mmdb ? { asnMmdb: config.enrich.asn_mmdb } : {}),
+      ...(config.enrich.endpoint_scopes ? { endpointScopesFile: config.enrich.endpoint_scopes } : {}),
+    });
+    const deadLetter = new DeadLetter({ home, metrics });
+    const fingerprint = pepper ? createFingerprinter(pepper) : null;
+    const pipeline = new Pipeline({
+      store,
+      deadLetter,
+      metrics,
+      logger,
+      getParser,
+      joiner: new RequestJoiner({ waitMs: durationMs(config.join.wait), maxPending: config.join.max_pending, metrics }),
+      enrich: (e) => enricher.enrich(e),
+      fingerprint,
+      time: opts.time,
+      ...(opts.retry ? { retry: opts.retry } : {}),
+    });
+    return { store, pipeline, deadLetter, fingerprint };
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+}
+
+/** Start the service. Throws coded errors at start-up (fail fast); run-time errors are counted. */
+export async function startService(opts: ServiceOptions): Promise<Service> {
+  const { loaded, logger } = opts;
+  const metrics = opts.metrics ?? new Metrics({ defaultMetrics: true });
+  checkSources(loaded);
+  const core = await createIngestCore({ ...opts, metrics, time: 'wall' });
+  let control: ControlDb | null = null;
+  try {
+    control = openControlDb(loaded.home);
+    const deps = { checkpoints: new CheckpointStore(control), deadLetter: core.deadLetter, pipeline: core.pipeline, logger, metrics, env: opts.env ?? process.env };
+    const sources = loaded.config.sources.map((s) => buildSource(s, deps));
+    const pushSources = sources.flatMap((s) => (s.push ? [s.push] : []));
+    const app = await buildApp({ metrics, health: healthCheck(core, sources), pushSources }, logger);
+    const url = await listen(app, loaded.config.api.host, loaded.config.api.port);
+    for (const s of sources) await s.source.start(core.pipeline);
+    announce(logger, loaded, url, sources);
+    const retention = scheduleRetention(core.store, logger, metrics);
+    const db = control;
+    return { url, app, pipeline: core.pipeline, store: core.store, sources, close: () => shutdown(core, sources, app, retention, db, logger) };
+  } catch (e) {
+    control?.close();
+    await core.pipeline.stop().catch(() => undefined);
+    await core.store.close();
+    throw e;
+  }
+}
+
+async function shutdown(core: IngestCore, sources: readonly BuiltSource[], app: FastifyInstance, retention: ScheduledTask, control: ControlDb, logger: Logger): Promise<void> {
+  logger.info({}, 'shutting down: stopping sources and draining the pipeline');
+  await retention.stop();
+  // Sources stop reading at once; their pending acks arrive while the pipeline drains.
+  const stopping = [...sources.map((s) => s.source.stop()), app.close()];
+  try {
+    await core.pipeline.stop();
+  } catch (e) {
+    logger.error({ err: errorMessage(e) }, 'pipeline could not drain; unacknowledged lines are read again on restart');
+  }
+  await Promise.allSettled(stopping);
+  await core.store.close();
+  control.close();
+  logger.info({}, 'stopped');
+}
+
+/** Ids and http-push paths must be unique: offsets and routes are keyed by them. */
+function checkSources(loaded: LoadedConfig): void {
+  const seen = new Set<string>();
+  for (const s of loaded.config.sources) {
+    const keys = [`id ${s.id}`, ...(s.type === 'http-push' ? [`path ${s.path}`] : [])];
+    for (const k of keys) {
+      if (seen.has(k)) {
+        throw new TuskguardError('CONFIG_INVALID', `${loaded.file ?? '(defaults)'}: two sources share the ${k}`, { hint: 'give every source its own id (and every http-push source its own path)' });
+      }
+      seen.add(k);
+    }
+  }
+}
+
+function announce(logger: Logger, loaded: LoadedConfig, url: string, sources: readonly BuiltSource[]): void {
+  logger.info({ url, store: loaded.config.store.type, home: loaded.home, sources: sources.map((s) => `${s.type}:${s.source.id}`) }, 'tuskguard serving');
+  if (sources.length === 0) {
+    logger.warn(
+      {
+        config: loaded.file ?? 'none (defaults)',
+        example: 'sources: [{ type: file-tail, id: nginx, format: nginx-json, paths: [/var/log/nginx/access.json] }]',
+      },
+      'no sources configured: nothing is ingested. Add a file-tail or http-push source under `sources:` in tuskguard.yaml (see README), then restart',
+    );
+  }
+}
+
+function scheduleRetention(store: EventStore, logger: Logger, metrics: Metrics): ScheduledTask {
+  return cron.schedule(
+    RETENTION_SCHEDULE,
+    async () => {
+      try {
+        const { deleted } = await store.applyRetention(new Date());
+        logger.info({ deleted }, 'retention applied');
+      } catch (e) {
+        metrics.errors.inc({ component: 'retention', stage: 'apply' });
+        logger.error({ err: errorMessage(e) }, 'retention failed; will retry at the next run');
+      }
+    },
+    { name: 'retention', noOverlap: true },
+  );
+}
+
+/** /healthz: the store answers a cheap query (cached briefly) and every source runs. */
+function healthCheck(core: IngestCore, sources: readonly BuiltSource[]): () => Promise<HealthReport> {
+  let cached: { at: number; reachable: boolean; error?: string } = { at: 0, reachable: true };
+  return async () => {
+    if (Date.now() - cached.at > 5_000) {
+      try {
+        await withTimeout(core.store.countEvents({ from: new Date().toISOString(), limit: 1 }), 2_000);
+        cached = { at: Date.now(), reachable: true };
+      } catch (e) {
+        cached = { at: Date.now(), reachable: false, error: errorMessage(e) };
+      }
+    }
+    const status = core.pipeline.status();
+    const reachable = cached.reachable && status.storeHealthy;
+    const error = cached.error ?? status.lastStoreError ?? undefined;
+    const list = sources.map((s) => ({ id: s.source.id, type: s.type, running: s.source.running }));
+    return {
+      ok: reachable && list.every((s) => s.running),
+      store: { kind: core.store.kind, reachable, ...(reachable || !error ? {} : { error }) },
+      sources: list,
+      in_flight_lines: status.inFlightLines,
+    };
+  };
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref())]);
+}
