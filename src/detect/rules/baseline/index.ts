@@ -10,7 +10,8 @@ import type { Detector, Hit, RuleType } from '../../types.js';
  * (or day): fires when the current interval's count (or sum), even partway through, exceeds
  * max(median + z·σ, min_ratio × median, min_value), where median and σ (1.4826 × MAD) come
  * from past values of the same hour-of-week. Until `min_weeks` such values exist it uses the
- * same hour-of-day over recent days, and it never fires with fewer than `min_history` values.
+ * same hour on recent days of the same kind (weekday or weekend), and never fires with fewer
+ * than `min_history` of those.
  * Past values are scaled by the growth of an EWMA level (clamped to `growth_cap`), so steady
  * growth is not an anomaly; `min_ratio` keeps a planned doubling quiet.
  */
@@ -21,8 +22,8 @@ export const baselineParams = {
   interval: positiveDuration.default(3_600_000).describe('Bucket length; must divide one day.'),
   seasonality: z.enum(['weekly', 'daily', 'none']).default('weekly').describe('Which past buckets are comparable.'),
   history: positiveDuration.default(28 * DAY).describe('How far back values are kept.'),
-  min_history: z.number().int().min(2).default(5).describe('Reference values needed before it may fire.'),
-  min_weeks: z.number().int().min(1).default(3).describe('Same-hour-of-week values needed before weekly replaces daily.'),
+  min_history: z.number().int().min(2).default(5).describe('Same-hour values of recent days needed before it may fire.'),
+  min_weeks: z.number().int().min(2).default(3).describe('Same-hour-of-week values needed before they replace recent days.'),
   z: z.number().positive().default(6).describe('Robust z-score that makes a finding.'),
   min_ratio: z.number().min(1).default(3).describe('The value must also be this many times the median.'),
   min_value: z.number().min(0).default(20).describe('And at least this large.'),
@@ -59,7 +60,7 @@ interface State {
 }
 
 interface Reference {
-  kind: 'hour-of-week' | 'hour-of-day' | 'recent';
+  kind: 'hour of week' | 'weekday hour' | 'weekend hour' | 'hour of day' | 'recent interval';
   samples: number[];
 }
 
@@ -93,7 +94,7 @@ export class BaselineDetector implements Detector<State> {
     s.v += v;
     if (s.fired) return undefined;
     const ref = this.reference(s);
-    if (ref.samples.length < this.p.min_history) return undefined;
+    if (!this.enough(ref)) return undefined;
     const bound = robustBound(ref.samples, {
       z: this.p.z,
       minRatio: this.p.min_ratio,
@@ -131,23 +132,34 @@ export class BaselineDetector implements Detector<State> {
     }
   }
 
-  /** Past values comparable with the current bucket, scaled to today's level. */
+  /**
+   * Past values comparable with the current bucket, scaled to today's level: the same
+   * hour-of-week once `min_weeks` of them exist; before that, with weekly seasonality, the same
+   * hour on recent days of the same kind (weekdays or weekend days), so a weekend-heavy key is
+   * not compared with its weekdays.
+   */
   private reference(s: State): Reference {
     const perDay = Math.round(DAY / this.p.interval);
-    const pick = (step: number): number[] => {
+    const pick = (step: number, keep: (i: number) => boolean = () => true): number[] => {
       const out: number[] = [];
       for (let i = s.cur - step; i >= s.hs; i -= step) {
+        if (!keep(i)) continue;
         const k = i - s.hs;
         out.push(growthScaled(s.h[k]!, s.l[k]!, s.lvl ?? 0, this.p.growth_cap));
       }
       return out;
     };
-    if (this.p.seasonality === 'none') return { kind: 'recent', samples: pick(1) };
-    if (this.p.seasonality === 'weekly') {
-      const weekly = pick(perDay * 7);
-      if (weekly.length >= this.p.min_weeks) return { kind: 'hour-of-week', samples: weekly };
-    }
-    return { kind: 'hour-of-day', samples: pick(perDay) };
+    if (this.p.seasonality === 'none') return { kind: 'recent interval', samples: pick(1) };
+    if (this.p.seasonality === 'daily') return { kind: 'hour of day', samples: pick(perDay) };
+    const weekly = pick(perDay * 7);
+    if (weekly.length >= this.p.min_weeks) return { kind: 'hour of week', samples: weekly };
+    const weekend = isWeekend(s.cur * this.p.interval);
+    const samples = pick(perDay, (i) => isWeekend(i * this.p.interval) === weekend);
+    return { kind: weekend ? 'weekend hour' : 'weekday hour', samples };
+  }
+
+  private enough(ref: Reference): boolean {
+    return ref.samples.length >= (ref.kind === 'hour of week' ? this.p.min_weeks : this.p.min_history);
   }
 
   private hit(s: State, ref: Reference, bound: Bound): Hit {
@@ -184,6 +196,12 @@ export class BaselineDetector implements Detector<State> {
   isEmpty(s: State): boolean {
     return s.v === 0 && s.h.every((x) => x === 0);
   }
+}
+
+/** Saturday or Sunday, UTC. */
+function isWeekend(t: number): boolean {
+  const dow = new Date(t).getUTCDay();
+  return dow === 0 || dow === 6;
 }
 
 function numeric(v: unknown): number {
