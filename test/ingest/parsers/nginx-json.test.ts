@@ -80,6 +80,15 @@ describe('nginx-json parser', () => {
     expect(JSON.stringify(e)).not.toContain(TOKEN);
   });
 
+  it('never quotes the line in an invalid-json message (it may hold a token)', () => {
+    for (const line of [`not json ${TOKEN}`, `{"uri":"/?access_token=${TOKEN}" oops}`, `{"uri":"${TOKEN}`]) {
+      const r = parseNginxJson(line, ctx) as ParseError;
+      expect(r.reason).toBe('invalid-json');
+      expect(r.message).not.toContain(TOKEN);
+      expect(r.message).not.toContain('json ');
+    }
+  });
+
   it('ignores unknown extra fields', () => {
     expect(ok({ ...BASE, upstream: '10.0.0.5:3000', extra: { nested: [1] } })['url.path']).toBe('/api/v1/timelines/home');
   });

@@ -72,7 +72,9 @@ export function parseNginxJson(line: string, ctx: ParseContext): Event | ParseEr
   try {
     o = JSON.parse(line);
   } catch (e) {
-    return parseError('invalid-json', `not JSON: ${(e as Error).message.slice(0, 120)}`);
+    // V8's message can quote the line (and so a token); keep only the position.
+    const at = /position (?<pos>\d+)/.exec((e as Error).message)?.groups?.pos;
+    return parseError('invalid-json', at === undefined ? 'not valid JSON' : `not valid JSON (at position ${at})`);
   }
   if (typeof o !== 'object' || o === null || Array.isArray(o)) {
     return parseError('invalid-json', 'line is JSON but not an object');
