@@ -1,11 +1,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, readFileSync } from 'node:fs';
-import { chmod, chown, copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { accessSync, constants } from 'node:fs';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, it } from 'vitest';
+import { preparePrefix } from './nginx-conf.js';
 
 /**
  * A real nginx for tests: a temp prefix, the shipped nginx/tuskguard-log.conf and
@@ -15,7 +14,6 @@ import { describe, it } from 'vitest';
  * NGINX_NJS_MODULE (default /usr/lib/nginx/modules/ngx_http_js_module.so).
  */
 
-const REPO_NGINX_DIR = fileURLToPath(new URL('../../nginx/', import.meta.url));
 const DEFAULT_MODULE = '/usr/lib/nginx/modules/ngx_http_js_module.so';
 
 export interface NginxSupport {
@@ -35,28 +33,16 @@ let cachedSupport: NginxSupport | undefined;
 
 function detectSupport(): NginxSupport {
   const module = process.env.NGINX_NJS_MODULE ?? DEFAULT_MODULE;
-  const bin = process.env.NGINX_BIN ?? (which('nginx') ?? '/usr/sbin/nginx');
+  const candidates = process.env.NGINX_BIN ? [process.env.NGINX_BIN] : ['nginx', '/usr/sbin/nginx'];
+  const bin = candidates.find((b) => spawnSync(b, ['-v']).status === 0);
   const install = 'install it (Debian: apt-get install nginx libnginx-mod-http-js) or set NGINX_BIN / NGINX_NJS_MODULE';
-  const version = spawnSync(bin, ['-v'], { encoding: 'utf8' });
-  if (version.error || version.status !== 0) return { ok: false, bin, module, reason: `no nginx binary at ${bin}: ${install}` };
+  if (!bin) return { ok: false, bin: candidates[0]!, module, reason: `no nginx binary (${candidates.join(', ')}): ${install}` };
   try {
     accessSync(module, constants.R_OK);
   } catch {
     return { ok: false, bin, module, reason: `no njs module at ${module}: ${install}` };
   }
   return { ok: true, bin, module };
-}
-
-function which(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(':')) {
-    try {
-      accessSync(join(dir, name), constants.X_OK);
-      return join(dir, name);
-    } catch {
-      // not in this directory
-    }
-  }
-  return undefined;
 }
 
 /**
@@ -139,124 +125,6 @@ export async function startNginx(options: StartNginxOptions): Promise<RunningNgi
   throw lastError;
 }
 
-interface Prefix {
-  dir: string;
-  port: number;
-  env: Record<string, string>;
-}
-
-async function preparePrefix(options: StartNginxOptions, support: NginxSupport, port: number): Promise<Prefix> {
-  const dir = await mkdtemp(join(tmpdir(), 'tuskguard-nginx-'));
-  // Workers run as nobody when the master is root; they must traverse the prefix.
-  await chmod(dir, 0o711);
-  await mkdir(join(dir, 'conf', 'tuskguard'), { recursive: true });
-  await mkdir(join(dir, 'logs'));
-  await mkdir(join(dir, 'tmp'));
-  for (const file of ['tuskguard.js', 'tuskguard-log.conf']) {
-    await copyFile(join(REPO_NGINX_DIR, file), join(dir, 'conf', 'tuskguard', file));
-  }
-  for (const [name, text] of Object.entries(options.files ?? {})) {
-    await writeFile(join(dir, 'conf', name), text, { mode: 0o600 });
-  }
-  const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', ...options.env };
-  let pepperDirective = '';
-  if (options.pepper !== undefined) {
-    const via = options.pepperVia ?? 'preload';
-    if (via === 'preload') {
-      await writeSecret(join(dir, 'conf', 'tuskguard', 'pepper.json'), `${JSON.stringify(options.pepper)}\n`, 'master');
-      pepperDirective = 'js_preload_object tuskguard_pepper from tuskguard/pepper.json;';
-    } else if (via === 'file') {
-      const file = join(dir, 'conf', 'tuskguard', 'pepper');
-      await writeSecret(file, `${options.pepper}\n`, 'workers');
-      env.TUSKGUARD_PEPPER_FILE = file;
-    } else {
-      env.TUSKGUARD_PEPPER = options.pepper;
-    }
-  }
-  const conf = nginxConf({ ...options, module: support.module, port, dir, pepperDirective, env });
-  await writeFile(join(dir, 'conf', 'nginx.conf'), conf);
-  return { dir, port, env };
-}
-
-/** Pepper files as README.md says to install them: root-only, or root:<worker group> 0640. */
-async function writeSecret(path: string, text: string, reader: 'master' | 'workers'): Promise<void> {
-  await writeFile(path, text, { mode: 0o600 });
-  if (reader === 'workers' && isRoot()) {
-    await chown(path, 0, workerGroupId());
-    await chmod(path, 0o640);
-  }
-}
-
-function isRoot(): boolean {
-  return typeof process.getuid === 'function' && process.getuid() === 0;
-}
-
-function workerGroup(): string {
-  const groups = readFileSync('/etc/group', 'utf8');
-  return /^nogroup:/m.test(groups) ? 'nogroup' : 'nobody';
-}
-
-function workerGroupId(): number {
-  const line = readFileSync('/etc/group', 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith(`${workerGroup()}:`));
-  return Number(line?.split(':')[2] ?? 65534);
-}
-
-interface ConfInput extends StartNginxOptions {
-  module: string;
-  port: number;
-  dir: string;
-  pepperDirective: string;
-  env: Record<string, string>;
-}
-
-function nginxConf(c: ConfInput): string {
-  const envLines = ['TUSKGUARD_PEPPER', 'TUSKGUARD_PEPPER_FILE', ...Object.keys(c.env).filter((k) => k !== 'PATH')];
-  const tmp = (name: string) => join(c.dir, 'tmp', name);
-  const proxy = `proxy_set_header Host $host;
-      proxy_set_header X-Request-Id $request_id;
-      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-      proxy_http_version 1.1;
-      proxy_pass ${c.upstream};`;
-  return `load_module ${c.module};
-${isRoot() ? `user nobody ${workerGroup()};` : ''}
-daemon off;
-master_process on;
-worker_processes 1;
-pid logs/nginx.pid;
-error_log logs/error.log ${c.errorLogLevel ?? 'notice'};
-${[...new Set(envLines)].map((k) => `env ${k};`).join('\n')}
-events { worker_connections 256; }
-http {
-  include tuskguard/tuskguard-log.conf;
-  ${c.pepperDirective}
-  client_body_temp_path ${tmp('client_body')};
-  proxy_temp_path ${tmp('proxy')};
-  fastcgi_temp_path ${tmp('fastcgi')};
-  uwsgi_temp_path ${tmp('uwsgi')};
-  scgi_temp_path ${tmp('scgi')};
-  map $http_upgrade $tg_connection_upgrade { default upgrade; '' close; }
-  ${c.httpExtra ?? ''}
-  server {
-    listen 127.0.0.1:${c.port};
-    server_name localhost;
-    access_log logs/access.log tuskguard;
-    # Like Mastodon's stock config: each proxy location sets its own headers (none inherited).
-    location / {
-      ${proxy}
-    }
-    location /api/v1/streaming {
-      ${proxy}
-      proxy_set_header Upgrade $http_upgrade;
-      proxy_set_header Connection $tg_connection_upgrade;
-      proxy_buffering off;
-    }
-  }
-}
-`;
-}
-
 async function launch(dir: string, port: number, env: Record<string, string>, support: NginxSupport): Promise<RunningNginx> {
   const errorLog = join(dir, 'logs', 'error.log');
   const child = spawn(support.bin, ['-p', `${dir}/`, '-c', 'conf/nginx.conf', '-e', errorLog], {
@@ -268,8 +136,8 @@ async function launch(dir: string, port: number, env: Record<string, string>, su
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  exited.then(() => live.delete(child));
-  const ready = await waitUntilListening(port, exited);
+  void exited.then(() => live.delete(child));
+  const ready = await waitUntilListening(port, join(dir, 'logs', 'nginx.pid'), exited);
   if (!ready) {
     child.kill('SIGKILL');
     const code = await exited;
@@ -311,13 +179,18 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** True once the port accepts connections; false if nginx exits first or 10 s pass. */
-async function waitUntilListening(port: number, exited: Promise<unknown>): Promise<boolean> {
+/**
+ * True once nginx has written its pid file (it does so only after binding its sockets) and the
+ * port accepts connections — the port alone could answer for another process. False if nginx
+ * exits first or 10 s pass.
+ */
+async function waitUntilListening(port: number, pidFile: string, exited: Promise<unknown>): Promise<boolean> {
   let gone = false;
   void exited.then(() => (gone = true));
   const deadline = Date.now() + 10_000;
   while (!gone && Date.now() < deadline) {
-    if (await canConnect(port)) return !gone;
+    const pid = await stat(pidFile).catch(() => undefined);
+    if (pid && (await canConnect(port))) return !gone;
     await sleep(25);
   }
   return false;
