@@ -30,12 +30,12 @@ beforeEach(() => {
 describe('POST /oauth/revoke (FACTS §4 table)', () => {
   const mine = () => ({ client_id: app.uid, client_secret: app.secret });
   it.each([
-    ['revoked now', () => token, mine, 200, {}],
-    ['token unknown', () => 'A'.repeat(43), mine, 200, {}],
-    ['missing client credentials', () => token, () => ({}), 403, REVOKE_DENIED],
-    ['wrong client secret', () => token, () => ({ client_id: app.uid, client_secret: 'nope' }), 403, REVOKE_DENIED],
-    ['token issued to a different app', () => token, () => ({ client_id: other.uid, client_secret: other.secret }), 403, REVOKE_DENIED],
-  ])('%s → %i', async (_case, tok, creds, status, body) => {
+    ['revoked now', 200, () => token, mine, {}],
+    ['token unknown', 200, () => 'A'.repeat(43), mine, {}],
+    ['missing client credentials', 403, () => token, () => ({}), REVOKE_DENIED],
+    ['wrong client secret', 403, () => token, () => ({ client_id: app.uid, client_secret: 'nope' }), REVOKE_DENIED],
+    ['token issued to a different app', 403, () => token, () => ({ client_id: other.uid, client_secret: other.secret }), REVOKE_DENIED],
+  ])('%s → %i', async (_case, status, tok, creds, body) => {
     const r = await revoke(tok(), creds());
     expect(r.status).toBe(status);
     expect(r.body).toEqual(body);
