@@ -24,6 +24,7 @@ export const ERROR_CODES = {
   MASTODON_FORBIDDEN: 'Mastodon refused the request (403)',
   MASTODON_RATE_LIMITED: 'Mastodon rate limit hit (429)',
   MASTODON_ERROR: 'Mastodon answered with an error',
+  MASTODON_UNEXPECTED_RESPONSE: 'Mastodon answered with a non-JSON body (possibly an IP block, or a proxy error page)',
   RULE_INVALID: 'a rule file does not match the schema',
   POLICY_INVALID: 'a policy file does not match the schema',
   ACTION_FAILED: 'a response action failed',
