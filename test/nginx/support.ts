@@ -67,9 +67,10 @@ function readBody(req: IncomingMessage): Promise<string> {
 
 /**
  * Send raw bytes as one HTTP/1.1 request (for header shapes fetch would normalise: odd
- * whitespace, duplicate headers) and resolve with the response status.
+ * whitespace, duplicate headers) and resolve with the response status. An array is written
+ * part by part, 50 ms apart, so nginx receives the body in several reads.
  */
-export function rawRequest(port: number, request: string | Buffer): Promise<number> {
+export function rawRequest(port: number, request: string | string[]): Promise<number> {
   return new Promise((resolve, reject) => {
     const socket = connect({ port, host: '127.0.0.1' });
     let response = '';
@@ -81,13 +82,22 @@ export function rawRequest(port: number, request: string | Buffer): Promise<numb
       else reject(new Error(`no HTTP status in response (${response.length} bytes)`));
     });
     // write, not end: nginx treats a half-closed client as gone (499) while it proxies.
-    socket.write(request);
+    const parts = Array.isArray(request) ? request : [request];
+    parts.forEach((part, i) => setTimeout(() => socket.write(part), i * 50));
   });
 }
 
-/** A request line plus headers (and optional body) with CRLFs and `Connection: close`. */
-export function rawHttp(target: string, headers: string[], body = '', method = 'GET'): string {
+/**
+ * A request line plus headers (and optional body) with CRLFs and `Connection: close`. A body
+ * given as parts is sent chunked (Transfer-Encoding), one chunk per part.
+ */
+export function rawHttp(target: string, headers: string[], body: string | string[] = '', method = 'GET'): string {
   const lines = [`${method} ${target} HTTP/1.1`, 'Host: localhost', 'Connection: close', ...headers];
+  if (Array.isArray(body)) {
+    lines.push('Transfer-Encoding: chunked');
+    const chunks = body.map((c) => `${Buffer.byteLength(c).toString(16)}\r\n${c}\r\n`).join('');
+    return `${lines.join('\r\n')}\r\n\r\n${chunks}0\r\n\r\n`;
+  }
   if (body !== '') lines.push(`Content-Length: ${Buffer.byteLength(body)}`);
   return `${lines.join('\r\n')}\r\n\r\n${body}`;
 }

@@ -19,14 +19,14 @@ const T = {
   wsOther: tk('wsOther'), basicQ: tk('basicQ'), dupHdrA: tk('dupHdrA'), dupHdrB: tk('dupHdrB'),
   array: tk('array'), put: tk('put'), hidden1: tk('hidden1'), hidden2: tk('hidden2'), hidden3: tk('hidden3'),
   hidden4: tk('hidden4'), hidden5: tk('hidden5'), code: tk('code'), secret: tk('secret'), reset: tk('reset'),
-  password: tk('password'),
+  password: tk('password'), parts: tk('parts'), chunked: tk('chunked'),
 };
 const UTF8_TOKEN = `tök€n-${randomBytes(8).toString('hex')}`;
 
 interface Case {
   name: string;
-  /** Raw HTTP/1.1 request text (sent byte for byte, so header shapes survive). */
-  request: string;
+  /** Raw HTTP/1.1 request text, sent byte for byte so header shapes survive (parts: 50 ms apart). */
+  request: string | string[];
   status?: number;
   uri: string;
   /** Token `fp` must fingerprint; undefined: `fp` is "". */
@@ -97,6 +97,18 @@ const CASES: Case[] = [
     request: post('/a', `${FORM}; charset=UTF-8`, `x=1&access_token=${T.charset}`),
     uri: '/a',
     token: T.charset,
+  },
+  {
+    name: 'form body arriving in three reads',
+    request: splitInto(3, post('/a', FORM, `status=${'x'.repeat(3000)}&access_token=${T.parts}&y=${'z'.repeat(3000)}`)),
+    uri: '/a',
+    token: T.parts,
+  },
+  {
+    name: 'chunked form body',
+    request: rawHttp('/a', [`Content-Type: ${FORM}`], ['status=hi&acc', `ess_token=${T.chunked}`, '&y=1'], 'POST'),
+    uri: '/a',
+    token: T.chunked,
   },
   { name: 'form body of a PUT', request: post('/a', FORM, `access_token=${T.put}`, 'PUT'), uri: '/a', token: T.put },
   {
@@ -173,6 +185,11 @@ const CASES: Case[] = [
     token: `${T.hidden5}%ZZ`,
   },
 ];
+
+function splitInto(n: number, text: string): string[] {
+  const size = Math.ceil(text.length / n);
+  return Array.from({ length: n }, (_, i) => text.slice(i * size, (i + 1) * size));
+}
 
 describeWithNginx('nginx njs module: token sources and uri redaction', () => {
   let upstream: EchoUpstream;
