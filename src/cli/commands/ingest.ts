@@ -36,7 +36,9 @@ async function run(files: string[], opts: IngestOptions): Promise<number> {
   const loaded = loadConfig(opts.config);
   // Logs stay quiet unless asked for: the summary and the progress bar are the output here.
   const logger = createLogger({ level: process.env.TUSKGUARD_LOG_LEVEL ?? 'warn' });
-  const inputs = await Promise.all(files.map(async (path) => ({ path, format: opts.format ?? (await detectFormat(path).catch(() => 'combined' as const)) })));
+  // Unreadable files fail here, before the store is opened (detectFormat raises USAGE).
+  const inputs = await Promise.all(files.map(async (path) => ({ path, format: opts.format ?? (await detectFormat(path)) })));
+  if (opts.format) await Promise.all(files.map((path) => detectFormat(path)));
   const core = await createIngestCore({ loaded, logger, time: 'event', retry: { maxAttempts: MAX_WRITE_ATTEMPTS } });
   let lines = 0;
   try {

@@ -126,8 +126,10 @@ function missing(path: string) {
  * Ruby logger prefix (`I, [2026-…`) is `mastodon`, anything else `combined`.
  */
 export async function detectFormat(path: string): Promise<Format> {
+  const gz = await isGzip(path).catch(missing(path));
   const raw = createReadStream(path, { end: 64 * 1024 - 1 });
-  const stream = (await isGzip(path)) ? raw.pipe(createGunzip()) : raw;
+  const stream = gz ? raw.pipe(createGunzip()) : raw;
+  raw.on('error', (e) => stream.destroy(e));
   let text = '';
   try {
     for await (const chunk of stream) {

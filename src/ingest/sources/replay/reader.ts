@@ -59,9 +59,10 @@ export class FileCursor {
   }
 
   async open(): Promise<void> {
+    const gz = await isGzip(this.path);
     const raw = createReadStream(this.path, { highWaterMark: 256 * 1024 });
     this.raw = raw;
-    const stream: Readable = (await isGzip(this.path)) ? raw.pipe(createGunzip()) : raw;
+    const stream: Readable = gz ? raw.pipe(createGunzip()) : raw;
     raw.on('error', (e) => stream.destroy(e));
     this.iterator = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   }
