@@ -39,7 +39,12 @@ interface KeyRow {
   created_at: string;
   updated_at: string;
   status_changed_at: string;
+  token_stored_at: string | null;
 }
+
+/** Key rows with the time their current secrets were stored (the token's age in custody). */
+const SELECT_KEYS = `SELECT keys.*, v.created_at AS token_stored_at FROM keys
+  LEFT JOIN vault_records v ON v.record_id = keys.id AND v.version = keys.secret_version`;
 
 function fromRow(r: KeyRow): KeyRecord {
   return {
@@ -74,11 +79,11 @@ export class KeyInventory {
   }
 
   list(): KeyRecord[] {
-    return (this.db.prepare('SELECT * FROM keys ORDER BY id').all() as KeyRow[]).map(fromRow);
+    return (this.db.prepare(`${SELECT_KEYS} ORDER BY keys.id`).all() as KeyRow[]).map(fromRow);
   }
 
   get(id: string): KeyRecord | null {
-    const row = this.db.prepare('SELECT * FROM keys WHERE id = ?').get(id) as KeyRow | undefined;
+    const row = this.db.prepare(`${SELECT_KEYS} WHERE keys.id = ?`).get(id) as KeyRow | undefined;
     return row ? fromRow(row) : null;
   }
 

@@ -47,3 +47,19 @@ export function loadKeyLookup(home: string, pepper: string): ManagedKeyLookup {
     reload: read,
   };
 }
+
+/**
+ * fingerprint → managed key id and instance, for `scan` (managed tokens are matched exactly and
+ * verified against their own instance). Same pepper rule and no-DB behaviour as loadKeyLookup.
+ */
+export function loadManagedIndex(home: string, pepper: string): Map<string, { id: string; instance: string }> {
+  if (!existsSync(join(home, 'control.db'))) return new Map();
+  const db = openKeysDb(home);
+  try {
+    const inventory = new KeyInventory(db);
+    inventory.assertPepper(pepper);
+    return new Map(inventory.list().map((k) => [k.fingerprint, { id: k.id, instance: k.instance }]));
+  } finally {
+    db.close();
+  }
+}

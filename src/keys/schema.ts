@@ -99,6 +99,8 @@ export interface KeyRecord extends Omit<KeyMetadata, 'rotation'> {
   created_at: string;
   updated_at: string;
   status_changed_at: string;
+  /** When the current token was stored (null if its vault record is missing). */
+  token_stored_at: string | null;
 }
 
 /** One revocation attempt (written by the revocation work; read by `keys show`). */

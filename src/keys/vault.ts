@@ -107,6 +107,23 @@ export function vaultStatus(db: ControlDb): VaultStatus {
   };
 }
 
+/**
+ * Whether `kek` opens the vault, without writing anything (a new vault is not sealed):
+ * `uninitialized` before the first write, else `match` or `mismatch`.
+ */
+export async function checkKek(db: ControlDb, kek: KeyEncryptionKey): Promise<'match' | 'mismatch' | 'uninitialized'> {
+  migrate(db, 'keys', KEYS_MIGRATIONS);
+  const meta = db.prepare('SELECT kek_id, canary FROM vault_meta WHERE id = 1').get() as MetaRow | undefined;
+  if (meta === undefined) return 'uninitialized';
+  if (meta.kek_id !== kek.id) return 'mismatch';
+  try {
+    (await kek.unwrap(meta.canary, CANARY_AAD)).fill(0);
+    return 'match';
+  } catch {
+    return 'mismatch';
+  }
+}
+
 export class Vault {
   private constructor(
     private readonly db: ControlDb,

@@ -13,4 +13,7 @@ export const COMMANDS: ReadonlyArray<() => Promise<CommandModule>> = [
   () => import('./parse.js'),
   () => import('./serve.js'),
   () => import('./ingest.js'),
+  () => import('./keys.js'),
+  () => import('./vault.js'),
+  () => import('./scan.js'),
 ];
