@@ -1,4 +1,6 @@
 import type { Event, EventField } from '../core/event.js';
+import { sourceNetwork } from '../ingest/enrich/network.js';
+import { userAgentName } from '../ingest/enrich/user-agent.js';
 import type { KeyLookup } from './keys.js';
 import { ipNetwork } from './net.js';
 
@@ -94,13 +96,6 @@ function endpointGroup(route: string | undefined): string | undefined {
   return resource ? `${method} ${resource}` : `${method} /`;
 }
 
-/** User-agent family without version: the first product token (`Tusky/25.2 Android/14` → `Tusky`). */
-export function userAgentFamily(ua: string | undefined): string | undefined {
-  if (!ua) return undefined;
-  const m = /^\s*([A-Za-z][A-Za-z0-9._+-]{0,63})/.exec(ua);
-  return m ? m[1] : undefined;
-}
-
 function scopeGranted(event: Event, ctx: FieldContext): boolean | undefined {
   const fp = event['tuskguard.fingerprint'];
   const required = event['mastodon.required_scopes'];
@@ -114,8 +109,8 @@ function scopeGranted(event: Event, ctx: FieldContext): boolean | undefined {
 export const DERIVED_FIELDS: Record<string, { kind: FieldKind; doc: string; get: Getter }> = {
   'source.network': {
     kind: 'string',
-    doc: 'the enriched source network, else /24 (IPv4) or /48 (IPv6) of source.ip',
-    get: (e) => e['source.network'] ?? ipNetwork(e['source.ip'], 24, 48),
+    doc: 'the enriched source network, else /24 (IPv4) or /48 (IPv6) of source.ip, as enrichment computes it',
+    get: (e) => e['source.network'] ?? (e['source.ip'] ? (sourceNetwork(e['source.ip']) ?? undefined) : undefined),
   },
   'source.network_16': {
     kind: 'string',
@@ -124,8 +119,8 @@ export const DERIVED_FIELDS: Record<string, { kind: FieldKind; doc: string; get:
   },
   'user_agent.name': {
     kind: 'string',
-    doc: 'the enriched user-agent family, else the first product token of user_agent.original',
-    get: (e) => e['user_agent.name'] ?? userAgentFamily(e['user_agent.original']),
+    doc: 'the enriched user-agent family (Tusky, Chrome, curl), else computed as enrichment does',
+    get: (e) => e['user_agent.name'] ?? (e['user_agent.original'] ? (userAgentName(e['user_agent.original']) ?? undefined) : undefined),
   },
   'mastodon.scope': {
     kind: 'string',

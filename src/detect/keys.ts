@@ -23,7 +23,10 @@ export interface KeyLookup {
   byFingerprint(fingerprint: string): KeyInfo | undefined;
 }
 
-/** Lookup over a fixed list, e.g. loaded from `keys list --output json`. */
+/**
+ * Lookup over a fixed list, e.g. loaded from `keys list --output json`. Also serves the
+ * enricher (`keyIdFor`), so retired fingerprints still resolve to their key's id.
+ */
 export class StaticKeyLookup implements KeyLookup {
   private readonly map = new Map<string, KeyInfo>();
 
@@ -37,6 +40,15 @@ export class StaticKeyLookup implements KeyLookup {
 
   byFingerprint(fingerprint: string): KeyInfo | undefined {
     return this.map.get(fingerprint);
+  }
+
+  /** The managed key id of a fingerprint, or null (the enricher's lookup contract). */
+  keyIdFor(fingerprint: string): string | null {
+    return this.map.get(fingerprint)?.keyId ?? null;
+  }
+
+  get size(): number {
+    return this.map.size;
   }
 }
 

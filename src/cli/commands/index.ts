@@ -10,6 +10,7 @@ export interface CommandModule {
 }
 
 export const COMMANDS: ReadonlyArray<() => Promise<CommandModule>> = [
+  () => import('./rules.js'),
   () => import('./parse.js'),
   () => import('./serve.js'),
   () => import('./ingest.js'),

@@ -27,7 +27,7 @@ export const baselineParams = {
   z: z.number().positive().default(6).describe('Robust z-score that makes a finding.'),
   min_ratio: z.number().min(1).default(3).describe('The value must also be this many times the median.'),
   min_value: z.number().min(0).default(20).describe('And at least this large.'),
-  alpha: z.number().gt(0).max(1).default(0.01).describe('EWMA weight of each closed interval in the level.'),
+  level_half_life: positiveDuration.default(WEEK).describe('Half-life of the EWMA level that tracks growth.'),
   growth_cap: z.number().min(1).default(2).describe('Largest growth factor applied to past values.'),
   sum: z.string().optional().describe('Numeric field to sum instead of counting events.'),
 };
@@ -41,7 +41,7 @@ export interface BaselineParams {
   z: number;
   min_ratio: number;
   min_value: number;
-  alpha: number;
+  level_half_life: number;
   growth_cap: number;
   sum?: string | undefined;
 }
@@ -69,9 +69,12 @@ export class BaselineDetector implements Detector<State> {
   readonly idleMs: number;
   private readonly keep: number;
   private readonly get: ReturnType<typeof fieldGetter> | undefined;
+  /** EWMA weight per closed interval, from the half-life: the level forgets half in that time. */
+  private readonly alpha: number;
 
   constructor(private readonly p: BaselineParams) {
     this.keep = Math.max(1, Math.floor(p.history / p.interval));
+    this.alpha = 1 - 0.5 ** (p.interval / p.level_half_life);
     this.get = p.sum ? fieldGetter(p.sum) : undefined;
     this.shape = `baseline/${p.interval}/${p.sum ?? 'count'}`;
     this.idleMs = 2 * p.interval;
@@ -123,7 +126,7 @@ export class BaselineDetector implements Detector<State> {
   }
 
   private push(s: State, value: number): void {
-    s.lvl = ewma(s.lvl, value, this.p.alpha);
+    s.lvl = ewma(s.lvl, value, this.alpha);
     s.h.push(value);
     s.l.push(s.lvl);
     if (s.h.length > this.keep) {
