@@ -29,6 +29,7 @@ export function registerTestHooks(app: FastifyInstance, state: SimState): void {
 
   app.get('/__sim/oauth/authorize', async (request, reply) => {
     const q = request.query as Record<string, string | undefined>;
+    if (!state.userByName(q.username ?? '')) return reply.code(400).send({ error: 'unknown_user', error_description: 'seed the user with POST /__sim/users first' });
     const outcome = authorizeForTest(state, {
       clientId: q.client_id ?? '', username: q.username ?? '', redirectUri: q.redirect_uri ?? '', scope: q.scope,
       state: q.state, responseType: q.response_type, codeChallenge: q.code_challenge,

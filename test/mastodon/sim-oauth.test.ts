@@ -196,3 +196,23 @@ describe('/oauth/applications and metadata (FACTS §1)', () => {
     expect(r.body.introspection_endpoint).toBeUndefined();
   });
 });
+
+describe('/__sim/ test hooks', () => {
+  it('seeds users over HTTP and refuses consent for unknown ones', async () => {
+    const r = await call(sim, 'POST', '/__sim/users', { json: { username: 'hookuser', role: 'Moderator' } });
+    expect(r.status).toBe(200);
+    expect(sim.state.users.get(r.body.id)?.role?.name).toBe('Moderator');
+    expect((await call(sim, 'POST', '/__sim/users', { json: { username: 'hookuser' } })).status).toBe(422);
+    const q = new URLSearchParams({ client_id: codeApp.uid, username: 'ghost', redirect_uri: REDIRECT });
+    expect((await call(sim, 'GET', `/__sim/oauth/authorize?${q}`)).status).toBe(400);
+  });
+
+  it('are absent when testHooks is false', async () => {
+    const bare = await startMastodonSim({ testHooks: false });
+    try {
+      expect((await call(bare, 'POST', '/__sim/users', { json: { username: 'x' } })).status).toBe(404);
+    } finally {
+      await bare.close();
+    }
+  });
+});
