@@ -87,6 +87,8 @@ export interface RouteMatch {
 interface Compiled {
   entry: EndpointEntry;
   route: string;
+  /** The answer returned for this pattern, built once. */
+  match: RouteMatch;
   literals: number;
   order: number;
   /** Controller key comparable with a logged class name (see controllerKey). */
@@ -136,11 +138,24 @@ export function controllerKey(name: string): string {
   return name.replace(/Controller$/, '').replaceAll('::', '/').replaceAll('_', '').toLowerCase();
 }
 
-/** Split a request path the way Rails' router sees it: no empty segments, no trailing slash. */
-export function pathSegments(path: string): string[] {
-  const q = path.indexOf('?');
-  const bare = q === -1 ? path : path.slice(0, q);
-  return bare.split('/').filter((s) => s !== '');
+/**
+ * Walk the trie along `path[from, end)` segment by segment, the way Rails' router splits a path
+ * (empty segments from `//` or a trailing `/` are skipped), collecting every pattern that
+ * matches. No array of segments is built: this runs for every event.
+ */
+function collect(node: Node, path: string, from: number, end: number, out: Compiled[]): void {
+  for (const c of node.tail) out.push(c);
+  let i = from;
+  while (i < end && path.charCodeAt(i) === 47 /* / */) i++;
+  if (i >= end) {
+    for (const c of node.end) out.push(c);
+    return;
+  }
+  let segEnd = path.indexOf('/', i);
+  if (segEnd === -1 || segEnd > end) segEnd = end;
+  const lit = node.literal.size > 0 ? node.literal.get(path.slice(i, segEnd)) : undefined;
+  if (lit) collect(lit, path, segEnd, end, out);
+  if (node.param) collect(node.param, path, segEnd, end, out);
 }
 
 function newNode(): Node {
@@ -151,6 +166,8 @@ function newNode(): Node {
 export class RouteMatcher {
   private readonly roots = new Map<string, Node>();
   private readonly byRoute = new Map<string, Compiled[]>();
+  /** Reused for every match (matching is synchronous), so a lookup allocates almost nothing. */
+  private readonly scratch: Compiled[] = [];
 
   constructor(readonly entries: readonly EndpointEntry[]) {
     entries.forEach((entry, order) => this.insert(entry, order));
@@ -161,7 +178,8 @@ export class RouteMatcher {
     const route = `${entry.method} ${entry.path}`;
     const literals = segments.filter((s) => s.kind === 'literal').length;
     const key = entry.controller === null ? null : controllerKey(entry.controller);
-    const compiled: Compiled = { entry, route, literals, order, controllerKey: key };
+    const match: RouteMatch = Object.freeze({ entry, route });
+    const compiled: Compiled = { entry, route, match, literals, order, controllerKey: key };
     const rootKey = `${entry.method} ${entry.server}`;
     let node = this.roots.get(rootKey) ?? newNode();
     this.roots.set(rootKey, node);
@@ -190,8 +208,10 @@ export class RouteMatcher {
     const method = req.method === 'HEAD' ? 'GET' : req.method;
     const root = this.roots.get(`${method} ${req.server}`);
     if (!root) return null;
-    const found: Compiled[] = [];
-    collect(root, pathSegments(req.path), 0, found);
+    const found = this.scratch;
+    found.length = 0;
+    const q = req.path.indexOf('?');
+    collect(root, req.path, 0, q === -1 ? req.path.length : q, found);
     if (found.length === 0) return null;
     let pool = found;
     if (req.controller && req.action) {
@@ -203,25 +223,13 @@ export class RouteMatcher {
     for (const c of pool) {
       if (c.literals > best.literals || (c.literals === best.literals && c.order < best.order)) best = c;
     }
-    return { entry: best.entry, route: best.route };
+    return best.match;
   }
 
   /** Entries for a route string `METHOD /pattern` (one per server that has it). */
   entriesForRoute(route: string): readonly EndpointEntry[] {
     return (this.byRoute.get(route) ?? []).map((c) => c.entry);
   }
-}
-
-function collect(node: Node, segs: readonly string[], i: number, out: Compiled[]): void {
-  for (const c of node.tail) out.push(c);
-  if (i === segs.length) {
-    for (const c of node.end) out.push(c);
-    return;
-  }
-  const seg = segs[i] as string;
-  const lit = node.literal.get(seg);
-  if (lit) collect(lit, segs, i + 1, out);
-  if (node.param) collect(node.param, segs, i + 1, out);
 }
 
 /** An observed route, as events carry it (`mastodon.route`, `mastodon.server`). */

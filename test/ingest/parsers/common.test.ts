@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createFingerprinter, fingerprint } from '../../../src/core/fingerprint.js';
-import { firstForwardedFor, parseTimeLocal, scrubQuery, splitUri } from '../../../src/ingest/parsers/common.js';
+import { firstForwardedFor, isoFromMs, parseTimeLocal, scrubQuery, splitUri } from '../../../src/ingest/parsers/common.js';
 
 const PEPPER = 'test-pepper-0123456789abcdef';
 const TOKEN = 'Zm9vYmFyYmF6cXV4LXRva2VuLXZhbHVlLTEyMzQ1Njc4';
@@ -61,4 +61,27 @@ describe('splitUri / firstForwardedFor', () => {
     ['', undefined],
     ['-', undefined],
   ])('xff %j → %j', (xff, ip) => expect(firstForwardedFor(xff)).toBe(ip));
+});
+
+describe('isoFromMs', () => {
+  it('formats exactly like Date#toISOString, whatever order times come in', () => {
+    const times = [
+      1_793_628_185_123, 1_793_628_185_999, 1_793_628_186_000, 1_793_628_125_001, 1_793_628_185_123.7,
+      0, -1, 86_399_999, 951_782_400_000 /* 2000-02-29 */, 253_402_300_799_999, -62_167_219_200_000,
+      1_793_628_179_999, 1_793_628_180_000, 1_431_857_103_000,
+    ];
+    for (const ms of [...times, ...[...times].reverse()]) {
+      expect(isoFromMs(ms)).toBe(new Date(Math.floor(ms)).toISOString());
+    }
+    for (let i = 0; i < 2_000; i++) {
+      const ms = Math.floor(Math.random() * 4e12);
+      expect(isoFromMs(ms)).toBe(new Date(ms).toISOString());
+    }
+  });
+
+  it('falls back to the extended form beyond year 9999 and rejects non-finite times', () => {
+    expect(isoFromMs(253_402_300_800_000)).toBe('+010000-01-01T00:00:00.000Z');
+    expect(isoFromMs(Number.NaN)).toBeUndefined();
+    expect(isoFromMs(9e15)).toBeUndefined();
+  });
 });

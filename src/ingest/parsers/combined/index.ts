@@ -2,9 +2,9 @@ import { parseError, type Event, type ParseError } from '../../../core/event.js'
 import { FINGERPRINT_RE } from '../../../core/fingerprint.js';
 import { redactQuery, redactSecrets } from '../../../core/redact.js';
 import type { ParseContext, ParserEntry } from '../../types.js';
-import { MAX_LINE_CHARS, isIpAddress, isoFromMs, parseTimeLocal, scrubQuery, secondsToNs } from '../common.js';
+import { MAX_LINE_CHARS, isIpAddress, isoFromMs, parseTimeLocal, secondsToNs } from '../common.js';
 import { eventIdFor } from '../id.js';
-import { parseRequestLine } from './request-line.js';
+import { applyRequestLine } from './request-line.js';
 import { parseTrailing } from './trailing.js';
 
 /**
@@ -46,7 +46,7 @@ export function parseCombined(line: string, ctx: ParseContext): Event | ParseErr
     'event.dataset': 'combined',
     'source.ip': g.ip as string,
   };
-  addRequest(event, g.request as string, ctx);
+  applyRequestLine(event, g.request as string, ctx);
   if (g.status !== '-') event['http.response.status_code'] = Number(g.status);
   event['http.response.body.bytes'] = g.bytes === '-' ? 0 : Number(g.bytes);
   const referrer = g.referrer;
@@ -58,18 +58,6 @@ export function parseCombined(line: string, ctx: ParseContext): Event | ParseErr
   if (trailing.host !== undefined) event['url.domain'] = trailing.host;
   if (ctx.origin) event['log.file.path'] = ctx.origin;
   return event;
-}
-
-function addRequest(event: Event, request: string, ctx: ParseContext): void {
-  const req = parseRequestLine(request);
-  if (req.method !== undefined) event['http.request.method'] = req.method;
-  if (req.version !== undefined) event['http.version'] = req.version;
-  if (req.domain !== undefined) event['url.domain'] = req.domain;
-  if (req.path !== undefined) event['url.path'] = req.path;
-  if (req.query === undefined) return;
-  const scrubbed = scrubQuery(req.query, ctx);
-  event['url.query'] = scrubbed.query;
-  if (scrubbed.fingerprint !== undefined) event['tuskguard.fingerprint'] = scrubbed.fingerprint;
 }
 
 export const combined: ParserEntry = {

@@ -1,58 +1,67 @@
-import { splitUri } from '../common.js';
+import type { Event } from '../../../core/event.js';
+import type { ParseContext } from '../../types.js';
+import { scrubQuery } from '../common.js';
 
 /**
- * The `"$request"` field of a combined line, taken apart without a regex: it is attacker
- * controlled (any bytes a client sends before the first CRLF), so every shape must yield
- * whatever is known rather than fail the line.
+ * The `"$request"` field of a combined line, taken apart without a regex over the whole field:
+ * it is attacker controlled (any bytes a client sends before the first CRLF), so every shape
+ * must yield whatever is known rather than fail the line. Fields are written straight into the
+ * event (no intermediate objects: this runs for every line).
  *
- *   `GET /a?b HTTP/1.1` → method, path, query, version
- *   `GET /a`            → method, path (HTTP/0.9 style, no protocol)
- *   `GET http://h/a HTTP/1.1` → method, domain, path (proxy-style absolute form)
+ *   `GET /a?b HTTP/1.1`        → method, path, query, version
+ *   `GET /a`                   → method, path (HTTP/0.9 style, no protocol)
+ *   `GET http://h/a HTTP/1.1`  → method, domain, path (proxy-style absolute form)
+ *   `OPTIONS *`, `CONNECT h:443 HTTP/1.1` → method only
  *   `-`, `\x16\x03\x01…` (TLS on a plain port) → nothing
+ *
+ * An `access_token` in the query is fingerprinted (when the context can) and redacted.
  */
-export interface RequestLine {
-  method: string | undefined;
-  path: string | undefined;
-  query: string | undefined;
-  domain: string | undefined;
-  /** `1.1`, `2.0`, … without the `HTTP/` prefix. */
-  version: string | undefined;
-}
-
-const NOTHING: RequestLine = { method: undefined, path: undefined, query: undefined, domain: undefined, version: undefined };
 
 /** Methods are RFC 9110 tokens; anything else in first position is junk, not a method. */
 const METHOD_RE = /^[A-Za-z][A-Za-z-]{0,23}$/;
 const VERSION_RE = /^HTTP\/(?<version>\d(?:\.\d)?)$/;
 
-export function parseRequestLine(request: string): RequestLine {
-  if (request === '' || request === '-') return NOTHING;
+export function applyRequestLine(event: Event, request: string, ctx: ParseContext): void {
+  if (request === '' || request === '-') return;
   const first = request.indexOf(' ');
   const method = first === -1 ? request : request.slice(0, first);
-  if (!METHOD_RE.test(method)) return NOTHING;
-  if (first === -1) return { ...NOTHING, method };
+  if (!METHOD_RE.test(method)) return;
+  event['http.request.method'] = method;
+  if (first === -1) return;
   const last = request.lastIndexOf(' ');
-  let target = request.slice(first + 1);
-  let version: string | undefined;
+  let end = request.length;
   if (last > first) {
-    const v = VERSION_RE.exec(request.slice(last + 1))?.groups?.version;
-    if (v !== undefined) {
-      version = v;
-      target = request.slice(first + 1, last);
+    const version = VERSION_RE.exec(request.slice(last + 1))?.groups?.version;
+    if (version !== undefined) {
+      event['http.version'] = version;
+      end = last;
     }
   }
-  return { ...target_(target), method, version };
+  applyTarget(event, request, first + 1, end, ctx);
 }
 
-function target_(target: string): Pick<RequestLine, 'path' | 'query' | 'domain'> {
-  if (target.startsWith('/')) return { ...splitUri(target), domain: undefined };
-  const scheme = target.indexOf('://');
-  if (scheme > 0 && scheme < 8) {
-    const slash = target.indexOf('/', scheme + 3);
-    const domain = target.slice(scheme + 3, slash === -1 ? undefined : slash);
-    const rest = slash === -1 ? { path: '/', query: undefined } : splitUri(target.slice(slash));
-    return { ...rest, domain: domain === '' ? undefined : domain };
+/** The request target `request[from, end)`: origin form `/p?q` or absolute form `scheme://host/p?q`. */
+function applyTarget(event: Event, request: string, from: number, end: number, ctx: ParseContext): void {
+  let pathStart = from;
+  if (request.charCodeAt(from) !== 47 /* / */) {
+    const scheme = request.indexOf('://', from);
+    if (scheme === -1 || scheme - from > 8 || scheme >= end) return; // `*` or `host:port`: no path
+    const slash = request.indexOf('/', scheme + 3);
+    const hostEnd = slash === -1 || slash > end ? end : slash;
+    if (hostEnd > scheme + 3) event['url.domain'] = request.slice(scheme + 3, hostEnd);
+    if (hostEnd === end) {
+      event['url.path'] = '/';
+      return;
+    }
+    pathStart = hostEnd;
   }
-  // `*` (OPTIONS) or `host:port` (CONNECT): no path to speak of.
-  return { path: undefined, query: undefined, domain: undefined };
+  const q = request.indexOf('?', pathStart);
+  if (q === -1 || q >= end) {
+    event['url.path'] = request.slice(pathStart, end);
+    return;
+  }
+  event['url.path'] = request.slice(pathStart, q);
+  const scrubbed = scrubQuery(request.slice(q + 1, end), ctx);
+  event['url.query'] = scrubbed.query;
+  if (scrubbed.fingerprint !== undefined) event['tuskguard.fingerprint'] = scrubbed.fingerprint;
 }
