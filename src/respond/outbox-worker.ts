@@ -183,13 +183,23 @@ export class OutboxWorker {
     this.inflight.set(id, (this.inflight.get(id) ?? 0) + 1);
     try {
       const result = await withTimeout(channel.timeoutMs, (signal) => channel.deliver(job, signal));
-      if (this.outbox.complete(job.id, this.owner, result)) this.options.onSettled?.(job, 'delivered', { result });
+      if (this.outbox.complete(job.id, this.owner, result)) this.settle(job, 'delivered', { result });
       else this.opts.logger.warn({ channel: id, job: job.id }, 'outbox lease lost before completion');
     } catch (e) {
       this.failed(id, job, e);
     } finally {
       this.inflight.set(id, (this.inflight.get(id) ?? 1) - 1);
       this.wake();
+    }
+  }
+
+  /** The hook must not turn a finished delivery into a failure (it would be retried). */
+  private settle(job: OutboxJob, outcome: Settlement, detail: { error?: string; result?: unknown }): void {
+    try {
+      this.options.onSettled?.(job, outcome, detail);
+    } catch (e) {
+      this.options.metrics?.errors.inc({ component: 'outbox', stage: 'settled-hook' });
+      this.opts.logger.error({ job: job.id, error: errorMessage(e) }, 'outbox settled hook failed');
     }
   }
 
@@ -206,7 +216,7 @@ export class OutboxWorker {
     if (outcome === 'dead') {
       this.options.metrics?.deadLetters.inc({ component: 'outbox', reason: id });
       this.opts.logger.error(log, 'outbox job dead-lettered');
-      this.options.onSettled?.(job, 'dead', { error });
+      this.settle(job, 'dead', { error });
     } else {
       this.opts.logger.warn({ ...log, retry_in_ms: retryIn }, 'outbox delivery failed');
     }
