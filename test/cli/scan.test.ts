@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprint } from '../../src/core/fingerprint.js';
+import { startMastodonSim } from '../mastodon-sim/index.js';
 import { KeysSandbox } from './keys-helpers.js';
 
 const box = new KeysSandbox();
@@ -70,6 +71,32 @@ describe('tuskguard scan', () => {
     const env = await box.run(['scan', '--env', '-o', 'json'], { env: { LEAKY_VAR: token } });
     expect(env.code).toBe(1);
     expect(JSON.parse(env.stdout).findings).toEqual([expect.objectContaining({ source: 'env', path: 'env:LEAKY_VAR', key_id: 'leaky-bot' })]);
+  });
+
+  it('--verify asks the key’s instance (the simulator): live, then dead once revoked', async () => {
+    const sim = await startMastodonSim();
+    try {
+      const app = sim.createApp({ name: 'bot', redirectUris: ['urn:ietf:wg:oauth:2.0:oob'], scopes: 'read' });
+      const issued = sim.issueUserToken(app, sim.createUser({ username: 'erin' }), ['read']);
+      box.secrets.push(issued.token, app.secret);
+      const item = { ...box.item('sim-bot'), instance: sim.url, token: issued.token, client_id: app.uid, client_secret: app.secret };
+      expect((await box.run(['keys', 'import', box.writeInventory('sim.json', [item])])).code).toBe(0);
+      const verify = async () => {
+        const r = await box.run(['scan', '--env', '--verify', '-o', 'json'], { env: { SIM_TOKEN: issued.token } });
+        expect(r.code).toBe(1);
+        return (JSON.parse(r.stdout).findings as Array<Record<string, unknown>>).find((f) => f.path === 'env:SIM_TOKEN');
+      };
+      expect(await verify()).toMatchObject({ key_id: 'sim-bot', live: 'live' });
+      const revoked = await fetch(`${sim.url}/oauth/revoke`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token: issued.token, client_id: app.uid, client_secret: app.secret }).toString(),
+      });
+      expect(revoked.status).toBe(200);
+      expect(await verify()).toMatchObject({ key_id: 'sim-bot', live: 'dead', live_detail: 'revoked' });
+    } finally {
+      await sim.close();
+    }
   });
 
   it('usage errors exit 2: nothing to scan, --git outside a repository, a bad option', async () => {

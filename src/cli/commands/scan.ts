@@ -5,7 +5,8 @@ import { commandContext, pepperOf } from '../../keys/cli/context.js';
 import { loadManagedIndex } from '../../keys/lookup.js';
 import { CONFIDENCES, type Confidence } from '../../keys/scan/context.js';
 import { DEFAULT_MAX_BYTES, scan, type LeakFinding, type ScanReport } from '../../keys/scan/index.js';
-import { httpVerifier } from '../../keys/scan/verify.js';
+import { clientVerifier } from '../../keys/scan/verify.js';
+import { MastodonClient } from '../../mastodon/client.js';
 import { action, configOption, EXIT, outputOption, printJson, type OutputMode } from '../output.js';
 
 /**
@@ -60,9 +61,11 @@ async function scanAction(paths: string[], flags: ScanFlags): Promise<number> {
   }
   const ctx = commandContext(flags);
   const pepper = pepperOf(ctx);
+  const fingerprint = createFingerprinter(pepper);
+  const verifier = clientVerifier(new MastodonClient({ fingerprint, logger: ctx.logger }));
   const report = await scan(
     { paths, git: flags.git ?? false, env: flags.env ?? false, verify: flags.verify ?? false, maxBytes, minConfidence: flags.minConfidence },
-    { fingerprint: createFingerprinter(pepper), managed: loadManagedIndex(ctx.loaded.home, pepper), verifier: httpVerifier() },
+    { fingerprint, managed: loadManagedIndex(ctx.loaded.home, pepper), verifier },
   );
   if (flags.output === 'json') printJson(report);
   else process.stdout.write(`${[...report.findings.map(formatFinding), summary(report)].join('\n')}\n`);
@@ -76,7 +79,7 @@ export function register(program: Command): void {
     .argument('[paths...]', 'files or directories to scan')
     .option('--git', 'also scan every blob reachable from any ref of each PATH’s repository')
     .option('--env', 'also scan this process’s environment variables')
-    .option('--verify', 'ask each token’s instance whether it is still live (GET /api/v1/apps/verify_credentials)')
+    .option('--verify', 'ask each token’s instance whether it is still live (/oauth/token/info, apps/verify_credentials)')
     .option('--max-bytes <n>', 'skip files and blobs larger than this', String(DEFAULT_MAX_BYTES))
     .addOption(new Option('--min-confidence <level>', 'lowest confidence reported for unmanaged tokens').choices([...CONFIDENCES]).default('low'))
     .addOption(configOption())

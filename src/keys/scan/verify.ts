@@ -2,9 +2,8 @@ import type { LiveStatus } from './text.js';
 
 /**
  * `scan --verify`: ask the instance whether a found token still works. Injected, so tests and
- * the Mastodon client (src/mastodon/client.ts) can supply their own; the default asks
- * `GET /api/v1/apps/verify_credentials`, which accepts a valid token of any scope and answers
- * 401 for a dead one (FACTS.md §5), so a narrow token never looks dead.
+ * the CLI use the Mastodon client (`clientVerifier`), whose checks accept a valid token of any
+ * scope and answer 401 for a dead one (FACTS.md §5), so a narrow token never looks dead.
  */
 export interface VerifyResult {
   status: LiveStatus;
@@ -30,23 +29,26 @@ export function verifiableInstance(instance: string | null, managed: boolean): s
   return url.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname) ? url.origin : null;
 }
 
-export function httpVerifier(timeoutMs = 10_000): TokenVerifier {
+/** The subset of MastodonClient (src/mastodon/client.ts) a verifier needs. */
+export interface KeyVerifierClient {
+  verifyKey(input: { instance: string; token: string }): Promise<{ live: boolean; status: string; scopes: readonly string[] }>;
+}
+
+/**
+ * A verifier on the Mastodon client: `/oauth/token/info`, then `apps/verify_credentials`
+ * (FACTS.md §5). Errors (unreachable, throttled, a proxy page) become `unknown` with the error
+ * code — never a guess in either direction.
+ */
+export function clientVerifier(client: KeyVerifierClient): TokenVerifier {
   return async (token, instance) => {
     try {
-      const res = await fetch(new URL('/api/v1/apps/verify_credentials', instance), {
-        headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
-        signal: AbortSignal.timeout(timeoutMs),
-        redirect: 'error',
-      });
-      const body = (await res.json().catch(() => null)) as { error?: unknown } | null;
-      const message = typeof body?.error === 'string' ? ` ${body.error.slice(0, 120)}` : '';
-      if (res.status === 200) return { status: 'live', detail: '200 the instance accepts the token' };
-      if (res.status === 401) return { status: 'dead', detail: `401${message}` };
-      // 403 "Your login is currently disabled": the token is valid, its owner is suspended.
-      if (res.status === 403) return { status: 'live', detail: `403${message}` };
-      return { status: 'unknown', detail: `HTTP ${res.status}` };
+      const v = await client.verifyKey({ instance, token });
+      if (!v.live) return { status: 'dead', detail: v.status };
+      const scopes = v.scopes.length ? ` (scopes ${v.scopes.join(' ')})` : '';
+      return { status: 'live', detail: v.status === 'live' ? `live${scopes}` : `live token, owner ${v.status}` };
     } catch (e) {
-      return { status: 'unknown', detail: `unreachable (${(e as Error).name})` };
+      const code = (e as { code?: unknown }).code;
+      return { status: 'unknown', detail: typeof code === 'string' ? code : 'verification failed' };
     }
   };
 }

@@ -1,13 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createFingerprinter, fingerprint } from '../../../src/core/fingerprint.js';
 import { scan, type ScanOptions } from '../../../src/keys/scan/index.js';
 import { looksRandom } from '../../../src/keys/scan/candidates.js';
-import { httpVerifier, verifiableInstance, type TokenVerifier } from '../../../src/keys/scan/verify.js';
+import { clientVerifier, verifiableInstance, type TokenVerifier } from '../../../src/keys/scan/verify.js';
+import { MastodonClient } from '../../../src/mastodon/client.js';
+import { startMastodonSim } from '../../mastodon-sim/index.js';
 import { fakeToken, tempHome } from '../helpers.js';
 
 const PEPPER = 'scan-test-pepper-0123456789';
@@ -130,22 +130,24 @@ describe('scan --env and --verify', () => {
     expect(verifiableInstance('http://mastodon.internal', true)).toBe('http://mastodon.internal');
   });
 
-  it('httpVerifier reads 200 as live and 401 as dead from verify_credentials', async () => {
-    const live = fakeToken();
-    const server = createServer((req, res) => {
-      const ok = req.url === '/api/v1/apps/verify_credentials' && req.headers.authorization === `Bearer ${live}`;
-      res.writeHead(ok ? 200 : 401, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(ok ? { name: 'app' } : { error: 'The access token is invalid' }));
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  it('clientVerifier asks the instance through the Mastodon client: live, revoked, unreachable', async () => {
+    const sim = await startMastodonSim();
     try {
-      const verify = httpVerifier(2_000);
-      expect(await verify(live, base)).toMatchObject({ status: 'live' });
-      expect(await verify(fakeToken(), base)).toEqual({ status: 'dead', detail: '401 The access token is invalid' });
-      expect(await verify(live, 'http://127.0.0.1:1')).toMatchObject({ status: 'unknown' });
+      const app = sim.createApp({ name: 'bot', redirectUris: ['urn:ietf:wg:oauth:2.0:oob'], scopes: 'read read:statuses' });
+      const issued = sim.issueUserToken(app, sim.createUser({ username: 'dana' }), ['read:statuses']);
+      const verify = clientVerifier(new MastodonClient({ timeoutMs: 2_000 }));
+      expect(await verify(issued.token, sim.url)).toEqual({ status: 'live', detail: 'live (scopes read:statuses)' });
+      const revoked = await fetch(`${sim.url}/oauth/revoke`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token: issued.token, client_id: app.uid, client_secret: app.secret }).toString(),
+      });
+      expect(revoked.status).toBe(200);
+      expect(await verify(issued.token, sim.url)).toEqual({ status: 'dead', detail: 'revoked' });
+      expect(await verify(fakeToken(), sim.url)).toEqual({ status: 'dead', detail: 'invalid' });
     } finally {
-      server.close();
+      await sim.close();
     }
+    expect((await clientVerifier(new MastodonClient({ timeoutMs: 1_000 }))(fakeToken(), 'http://127.0.0.1:1')).status).toBe('unknown');
   });
 });
