@@ -52,12 +52,23 @@ export interface IngestCore {
   fingerprint: Fingerprinter | null;
 }
 
+/** Lines between a source and the store, on top of those waiting in the joiner. */
+const IN_FLIGHT_LINES = 20_000;
+
 /** Retention runs hourly: cheap when there is nothing to delete, and bounded lag when there is. */
 const RETENTION_SCHEDULE = '7 * * * *';
 
 /** Store, enricher, joiner, dead-letter and pipeline from the config. */
 export async function createIngestCore(
-  opts: ServiceOptions & { time: 'event' | 'wall'; retry?: { maxAttempts: number } },
+  opts: ServiceOptions & {
+    time: 'event' | 'wall';
+    retry?: { maxAttempts: number };
+    /**
+     * Whether any input carries Mastodon lines. Without them there is nothing to join, and
+     * holding every proxy line for `join.wait` would only delay its acknowledgement.
+     */
+    join: boolean;
+  },
 ): Promise<IngestCore> {
   const { loaded, logger } = opts;
   const { config, home } = loaded;
@@ -85,7 +96,9 @@ export async function createIngestCore(
       metrics,
       logger,
       getParser,
-      joiner: new RequestJoiner({ waitMs: durationMs(config.join.wait), maxPending: config.join.max_pending, metrics }),
+      joiner: opts.join ? new RequestJoiner({ waitMs: durationMs(config.join.wait), maxPending: config.join.max_pending, metrics }) : null,
+      // Lines waiting in the joiner are in flight too (acked once stored): leave room for them.
+      maxInFlightLines: IN_FLIGHT_LINES + (opts.join ? config.join.max_pending : 0),
       enrich: (e) => enricher.enrich(e),
       fingerprint,
       time: opts.time,
@@ -103,7 +116,8 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   const { loaded, logger } = opts;
   const metrics = opts.metrics ?? new Metrics({ defaultMetrics: true });
   checkSources(loaded);
-  const core = await createIngestCore({ ...opts, metrics, time: 'wall' });
+  const join = loaded.config.sources.some((s) => s.format === 'mastodon');
+  const core = await createIngestCore({ ...opts, metrics, time: 'wall', join });
   let control: ControlDb | null = null;
   try {
     control = openControlDb(loaded.home);

@@ -8,6 +8,7 @@ import type { Metrics } from '../core/metrics.js';
 import type { EventStore, WriteResult } from '../store/types.js';
 import type { DeadLetter, DeadLetterInput } from './dead-letter.js';
 import { DuplicateTracker } from './parsers/id.js';
+import { type Entry, LineIndex, type Tracker, checkLine } from './pipeline-tracking.js';
 import type { ParserEntry, PipelineInput, SourceBatch, SourceLine } from './types.js';
 
 /**
@@ -69,27 +70,11 @@ export interface PipelineStatus {
   lastStoreError: string | null;
 }
 
-interface Tracker {
-  batch: SourceBatch;
-  remaining: number;
-}
-
-/** One parsed line on its way to the store. */
-interface Entry {
-  tracker: Tracker;
-  line: SourceLine;
-  dataset: string;
-  /** The parsed event's id and request id, to find the entry again when the joiner releases it. */
-  id: string;
-  rid: string | undefined;
-}
-
 interface Pending {
   event: Event;
   entries: Entry[];
 }
 
-const PROXY = new Set(['nginx-json', 'combined']);
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
 export class Pipeline implements PipelineInput {
@@ -100,8 +85,7 @@ export class Pipeline implements PipelineInput {
   private readonly trackers: Tracker[] = [];
   private readonly toWrite: Pending[] = [];
   private readonly listeners: EventListener[] = [];
-  private readonly byId = new Map<string, Entry[]>();
-  private readonly byRid = new Map<string, Entry[]>();
+  private readonly index = new LineIndex();
   private readonly dupes = new Map<string, DuplicateTracker>();
   private readonly waiters = new Set<() => void>();
   private inFlight = 0;
@@ -266,7 +250,7 @@ export class Pipeline implements PipelineInput {
     const out: Event[] = [];
     for (let i = 0; i < events.length; i++) {
       const event = events[i]!;
-      this.index(entries[i]!);
+      this.index.add(entries[i]!);
       if (this.o.time === 'event') this.eventNow = Math.max(this.eventNow, Date.parse(event['@timestamp']) || 0);
       const now = this.o.time === 'event' ? this.eventNow : this.o.clock.now();
       for (const e of joiner.push(event, now)) out.push(e);
@@ -281,7 +265,7 @@ export class Pipeline implements PipelineInput {
   /** Events leave the joiner: find the lines they came from, enrich, queue for writing. */
   private release(items: Array<Event | Pending>): void {
     for (const item of items) {
-      const p = 'entries' in item ? item : { event: item, entries: this.unindex(item) };
+      const p = 'entries' in item ? item : { event: item, entries: this.index.take(item) };
       if (p.entries.length === 0) this.o.metrics.errors.inc({ component: 'pipeline', stage: 'join-tracking' });
       if (this.o.enrich) {
         try {
@@ -295,26 +279,6 @@ export class Pipeline implements PipelineInput {
     }
     if (this.o.joiner) this.o.metrics.joinPending.set(this.o.joiner.pending);
     this.flush(false);
-  }
-
-  private index(entry: Entry): void {
-    push(this.byId, entry.id, entry);
-    if (entry.rid) push(this.byRid, entry.rid, entry);
-  }
-
-  /** The entries an event released by the joiner stands for (two when it is a joined event). */
-  private unindex(event: Event): Entry[] {
-    const rid = event['http.request.id'];
-    const take = (pred: (e: Entry) => boolean): Entry[] => {
-      const list = (event['event.dataset'] === 'joined' ? undefined : this.byId.get(event['event.id'])) ?? (rid ? this.byRid.get(rid) : undefined);
-      const found = list?.find(pred);
-      if (!found) return [];
-      remove(this.byId, found.id, found);
-      if (found.rid) remove(this.byRid, found.rid, found);
-      return [found];
-    };
-    if (event['event.dataset'] !== 'joined') return take((e) => e.dataset === event['event.dataset']);
-    return [...take((e) => PROXY.has(e.dataset)), ...take((e) => e.dataset === 'mastodon')];
   }
 
   /** Start store writes: full batches now, a partial one when `force` (timer, drain). */
@@ -432,27 +396,4 @@ export class Pipeline implements PipelineInput {
     }
     if (this.fatal) throw this.fatal;
   }
-}
-
-/** The decode check: too long (not parsed at all), or not UTF-8. */
-function checkLine(line: SourceLine, max: number): { kind: 'parse-error'; reason: string; message: string } | null {
-  const bytes = line.bytes ? line.bytes.length : line.text.length * 3 <= max ? 0 : Buffer.byteLength(line.text);
-  if (bytes > max) return { kind: 'parse-error', reason: 'line-too-long', message: `line is ${bytes} bytes; the limit is ${max} (max_line_bytes)` };
-  if (line.bytes) return { kind: 'parse-error', reason: 'invalid-utf8', message: 'line is not valid UTF-8' };
-  return null;
-}
-
-function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
-  const list = map.get(key);
-  if (list) list.push(value);
-  else map.set(key, [value]);
-}
-
-function remove<K, V>(map: Map<K, V[]>, key: K, value: V): boolean {
-  const list = map.get(key);
-  const i = list ? list.indexOf(value) : -1;
-  if (!list || i < 0) return false;
-  list.splice(i, 1);
-  if (list.length === 0) map.delete(key);
-  return true;
 }

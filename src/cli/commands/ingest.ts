@@ -39,7 +39,7 @@ async function run(files: string[], opts: IngestOptions): Promise<number> {
   // Unreadable files fail here, before the store is opened (detectFormat raises USAGE).
   const inputs = await Promise.all(files.map(async (path) => ({ path, format: opts.format ?? (await detectFormat(path)) })));
   if (opts.format) await Promise.all(files.map((path) => detectFormat(path)));
-  const core = await createIngestCore({ loaded, logger, time: 'event', retry: { maxAttempts: MAX_WRITE_ATTEMPTS } });
+  const core = await createIngestCore({ loaded, logger, time: 'event', retry: { maxAttempts: MAX_WRITE_ATTEMPTS }, join: inputs.some((f) => f.format === 'mastodon') });
   let lines = 0;
   try {
     const progress = createProgress(process.stderr, { label: 'ingest' });
