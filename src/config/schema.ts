@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { revocationConfigSchema, rotationConfigSchema } from '../keys/rotation/config.js';
 
 /**
  * The configuration contract (`tuskguard.yaml`). Defaults and documentation live here and
@@ -129,6 +130,8 @@ export const configSchema = z
       })
       .strict()
       .default({ host: '127.0.0.1', port: 8787 }),
+    rotation: rotationConfigSchema.prefault({}).describe('Key rotation: targets, site command, consent links, cut-over timing.'),
+    revocation: revocationConfigSchema.prefault({}).describe('Retry of revocations that could not reach Mastodon.'),
   })
   .strict();
 

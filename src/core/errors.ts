@@ -29,6 +29,11 @@ export const ERROR_CODES = {
   POLICY_INVALID: 'a policy file does not match the schema',
   ACTION_FAILED: 'a response action failed',
   AUDIT_CHAIN_BROKEN: 'the audit chain does not verify',
+  REVOCATION_FAILED: 'a key could not be revoked',
+  ROTATION_FAILED: 'a key rotation failed and was rolled back',
+  ROTATION_BUSY: 'another rotation or revocation of the key is in progress',
+  DISTRIBUTION_FAILED: 'a new key could not be delivered to a distribution target',
+  CONSENT_INVALID: 'a consent link or OAuth callback is invalid or expired',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

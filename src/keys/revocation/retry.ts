@@ -1,0 +1,106 @@
+import { systemClock, type Clock } from '../../core/clock.js';
+import { silentLogger, type Logger } from '../../core/logger.js';
+import type { Metrics } from '../../core/metrics.js';
+import type { Outbox, OutboxJob } from '../../respond/outbox.js';
+import { DeliveryError, OutboxWorker, type OutboxChannel } from '../../respond/outbox-worker.js';
+import type { RevocationRetryQueue, RevocationService } from './service.js';
+import type { Announcer } from './types.js';
+
+/**
+ * Pending revocations ride the responder's durable outbox (src/respond/outbox.ts): one job per
+ * revocation, keyed `keys-revoke:<revocation id>`, payload `{revocation_id, key_id}` (no
+ * secret: the vault is read at delivery time). The job survives restarts; `serve` runs a worker
+ * for this channel, which retries with exponential backoff and jitter until Mastodon confirms
+ * the 401, and re-queues dead-lettered jobs of still-pending revocations when it starts.
+ */
+export const REVOKE_RETRY_CHANNEL = 'keys-revoke-retry';
+
+export interface RetrySettings {
+  baseMs: number;
+  maxMs: number;
+  maxAttempts: number;
+}
+
+export class OutboxRevocationRetry implements RevocationRetryQueue {
+  constructor(
+    private readonly outbox: Outbox,
+    private readonly settings: RetrySettings,
+    private readonly clock: Clock = systemClock,
+  ) {}
+
+  schedule(revocationId: number, keyId: string, delayMs: number = this.settings.baseMs): void {
+    const { job, created } = this.outbox.enqueue({
+      key: `keys-revoke:${revocationId}`,
+      channel: REVOKE_RETRY_CHANNEL,
+      payload: { revocation_id: revocationId, key_id: keyId },
+      target: keyId,
+      // The first attempt just failed: wait the base delay rather than hammer a dead instance.
+      availableAt: this.clock.now() + delayMs,
+      maxAttempts: this.settings.maxAttempts,
+    });
+    if (!created && job.status === 'dead') this.outbox.requeue({ ids: [job.id] });
+  }
+}
+
+/** The outbox channel that retries revocations through `service.retry`. */
+export function revokeRetryChannel(service: RevocationService, announce: Announcer, logger: Logger = silentLogger): OutboxChannel {
+  return {
+    concurrency: 2,
+    timeoutMs: 60_000,
+    async deliver(job: OutboxJob): Promise<unknown> {
+      const { revocation_id: id } = job.payload as { revocation_id: number; key_id: string };
+      const report = await service.retry(id);
+      if (report.outcome === 'revoked' || report.outcome === 'already-revoked') return { outcome: report.outcome };
+      if (report.outcome === 'failed') throw new DeliveryError(report.message, { permanent: true });
+      if (job.attempts >= job.maxAttempts) {
+        logger.error({ key_id: report.key_id, revocation_id: id, attempts: job.attempts }, 'revocation retries exhausted');
+        await announce.notify({
+          kind: 'revoke-given-up', severity: 'critical', key_id: report.key_id, fingerprint: report.fingerprint, owner: service.inventory.get(report.key_id)?.owner ?? '',
+          message: `${report.key_id} is still not revoked after ${job.attempts} retries; it stays revoke-pending and \`serve\` tries again at its next start. Check the instance or revoke by hand.`,
+          details: { revocation_id: id },
+        });
+      }
+      throw new DeliveryError(report.message);
+    },
+  };
+}
+
+export interface RevocationRetryRuntime {
+  worker: OutboxWorker;
+  /** Revocations found pending at start (and re-queued). */
+  resumed: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * For `serve` at start-up: make sure every pending revocation has a live job (a job that died
+ * while the service was down gets a fresh set of attempts), then start the worker.
+ */
+export function startRevocationRetry(input: {
+  outbox: Outbox;
+  service: RevocationService;
+  retry: OutboxRevocationRetry;
+  announce: Announcer;
+  settings: RetrySettings;
+  logger?: Logger;
+  metrics?: Metrics;
+  clock?: Clock;
+}): RevocationRetryRuntime {
+  const logger = input.logger ?? silentLogger;
+  const pending = input.service.records.allPending();
+  for (const row of pending) input.retry.schedule(row.id, row.key_id, 0);
+  if (pending.length > 0) logger.warn({ pending: pending.length }, 'resuming pending revocations');
+  const worker = new OutboxWorker(
+    input.outbox,
+    { [REVOKE_RETRY_CHANNEL]: revokeRetryChannel(input.service, input.announce, logger) },
+    {
+      backoff: { baseMs: input.settings.baseMs, maxMs: input.settings.maxMs },
+      logger,
+      ...(input.metrics ? { metrics: input.metrics } : {}),
+      ...(input.clock ? { clock: input.clock } : {}),
+      pollMs: 1_000,
+    },
+  );
+  worker.start();
+  return { worker, resumed: pending.length, stop: () => worker.stop() };
+}
