@@ -3,10 +3,12 @@ import { runController, isApiBase } from './handlers.js';
 import { json, str, type SimContext, type SimRequest, type SimResponse } from './http.js';
 import { cidrContains, normaliseAddress, parseCidr, type Cidr } from './ip.js';
 import { controllerClass, formatRef, logrageMessage, railsLine, requestIdFor, type RequestLog } from './lograge.js';
-import type { SimOptions } from './options.js';
-import { blocklistedResponse, rateLimitHeaders, throttledResponse, RackAttack } from './rack-attack.js';
+import { blocklistedResponse, rateLimitHeaders, throttledResponse, RackAttack, type ThrottleData } from './rack-attack.js';
+import type { SimOptions, ThrottleName } from './options.js';
 import { routeRequest } from './routes.js';
 import type { SimState } from './state.js';
+
+type ThrottleMap = Map<ThrottleName, ThrottleData>;
 
 /**
  * One request through the simulated stack, in Mastodon's middleware order: RequestId →
@@ -89,6 +91,18 @@ export class Pipeline {
     this.log.write(railsLine(this.options.clock.now(), this.options.pid, req.requestId, message));
   }
 
+  /** Route, run the controller, add Api::RateLimitHeaders; unknown routes are Rails' 404. */
+  private async control(ctx: SimContext, data: ThrottleMap): Promise<{ response: SimResponse; controller: string; action: string }> {
+    const routed = routeRequest(ctx.req.method, ctx.req.path);
+    if (!routed) return { response: json(404, { error: 'Record not found' }), controller: 'ApplicationController', action: 'raise_not_found' };
+    ctx.req.routeParams = routed.params;
+    const api = isApiBase(routed.entry);
+    if (api && ctx.token) this.state.touchToken(ctx.token, ctx.req.ip);
+    const response = await runController(ctx, routed.entry);
+    if (api) response.headers = { ...rateLimitHeaders(data, this.options.clock.now()), ...response.headers };
+    return { response, controller: controllerClass(routed.entry.controller ?? 'application'), action: routed.entry.action ?? 'index' };
+  }
+
   async handle(raw: RawRequest): Promise<PipelineResult> {
     const requestId = requestIdFor(raw.headers['x-request-id']);
     const req = this.buildRequest(raw, requestId);
@@ -103,25 +117,11 @@ export class Pipeline {
       return { response, requestId };
     }
     const started = performance.now();
-    const routed = routeRequest(req.method, req.path);
     const ctx: SimContext = { req, state: this.state, options: this.options, tokenString, token, user };
-    let response: SimResponse;
-    let controller = 'ApplicationController';
-    let action = 'raise_not_found';
-    if (!routed) {
-      response = json(404, { error: 'Record not found' });
-    } else {
-      req.routeParams = routed.params;
-      controller = controllerClass(routed.entry.controller ?? 'application');
-      action = routed.entry.action ?? 'index';
-      if (isApiBase(routed.entry) && token) this.state.touchToken(token, req.ip);
-      response = await runController(ctx, routed.entry);
-      if (isApiBase(routed.entry)) response.headers = { ...rateLimitHeaders(verdict.data, this.options.clock.now()), ...response.headers };
-    }
-    const location = response.headers?.location;
+    const { response, controller, action } = await this.control(ctx, verdict.data);
     this.logLine(req, logrageMessage({
       method: req.method, path: req.path, format: formatRef(req.headers.accept), controller, action,
-      status: response.status, durationMs: performance.now() - started, location,
+      status: response.status, durationMs: performance.now() - started, location: response.headers?.location,
     }));
     return { response, requestId };
   }
