@@ -53,6 +53,24 @@ describe('endpoint-scopes table', () => {
     writeFileSync(bad, JSON.stringify([{ ...TABLE[0], path: '/x(.:format)' }]));
     expect(() => loadEndpointScopes(bad)).toThrow(/unsupported route syntax/);
   });
+
+  it('compiles 10 kB hostile patterns quickly (tail and param regexes are linear)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tg-scopes-'));
+    const file = join(dir, 'hostile.json');
+    const paths = ['/' + '(/*a'.repeat(2_500), '/:' + 'a'.repeat(10_000), '/x' + '(/*any)'.repeat(1_500)];
+    for (const path of paths) {
+      writeFileSync(file, JSON.stringify([{ ...TABLE[0], path }]));
+      try {
+        loadEndpointScopes(file);
+      } catch (e) {
+        expect(String(e)).toMatch(/unsupported route syntax/);
+      }
+    }
+    // A long but valid pattern loads and matches.
+    writeFileSync(file, JSON.stringify([{ ...TABLE[0], path: `/${'seg/'.repeat(2_000)}:id` }]));
+    const m = new RouteMatcher(loadEndpointScopes(file));
+    expect(m.match({ method: TABLE[0]?.method ?? 'GET', path: `/${'seg/'.repeat(2_000)}7`, server: TABLE[0]?.server ?? 'rails' })).not.toBeNull();
+  }, 2_000);
 });
 
 describe('RouteMatcher', () => {

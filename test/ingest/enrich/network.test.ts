@@ -18,4 +18,12 @@ describe('sourceNetwork', () => {
   ])('%s → %s', (ip, net) => expect(sourceNetwork(ip)).toBe(net));
 
   it.each(['', 'host.example', '1.2.3', '2001:db8::g'])('%j is not an address', (ip) => expect(sourceNetwork(ip)).toBeNull());
+
+  it.each([
+    ['hex groups', '1:'.repeat(5_000)],
+    ['a mapped-looking tail', '::ffff:' + '1.'.repeat(5_000)],
+    ['digits', '9'.repeat(10_000)],
+  ])('rejects a 10 kB hostile address (%s) quickly', (_name, ip) => {
+    expect(sourceNetwork(ip)).toBeNull();
+  }, 1_000);
 });

@@ -134,6 +134,9 @@ describe('combined parser edge cases', () => {
     ['an unclosed time', '1.2.3.4 - - [' + 'a'.repeat(10_000), 'no-match'],
     ['spaces', ' '.repeat(10_000), 'no-match'],
     ['a huge request line', PRE + '"' + 'GET '.repeat(2_500) + '" 200 1', 'event'],
+    ['a 10 kB method token', PRE + '"' + 'A'.repeat(10_000) + ' /x HTTP/1.1" 200 1', 'event'],
+    ['a 10 kB protocol token', PRE + '"GET /x HTTP/' + '1.'.repeat(5_000) + '" 200 1', 'event'],
+    ['a 10 kB absolute target', PRE + '"GET http://' + 'h'.repeat(10_000) + ' HTTP/1.1" 200 1', 'event'],
   ])('handles a 10 kB hostile line (%s) quickly', (_name, line, outcome) => {
     expect(line.length).toBeGreaterThanOrEqual(10_000);
     const r = parseCombined(line, ctx);
