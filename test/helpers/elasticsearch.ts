@@ -21,13 +21,14 @@ declare module 'vitest' {
 
 /** The run's Elasticsearch URL, or null (then `describe.skipIf(!esUrl())`). */
 export function esUrl(): string | null {
-  let provided: string | null = null;
   try {
-    provided = inject('esUrl');
+    // The global setup's decision wins, including "none" (a stale ES_URL must not revive it).
+    const provided = inject('esUrl');
+    if (provided !== undefined) return provided;
   } catch {
     // inject() exists only inside a vitest worker; scripts fall back to the environment.
   }
-  return provided ?? process.env.ES_URL ?? null;
+  return process.env.ES_URL ?? null;
 }
 
 export function esSkipReason(): string {
