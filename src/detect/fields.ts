@@ -1,7 +1,7 @@
 import type { Event, EventField } from '../core/event.js';
 import { sourceNetwork } from '../ingest/enrich/network.js';
 import { userAgentName } from '../ingest/enrich/user-agent.js';
-import type { KeyLookup } from './keys.js';
+import { type KeyLookup, statusAt } from './keys.js';
 import { ipNetwork } from './net.js';
 
 /**
@@ -157,8 +157,11 @@ export const DERIVED_FIELDS: Record<string, { kind: FieldKind; doc: string; get:
   },
   'tuskguard.key_status': {
     kind: 'string',
-    doc: 'status of the managed key in the inventory (active, revoked, rotated, suspended); absent when unknown',
-    get: (e, ctx) => lookupKey(e, ctx)?.status,
+    doc: 'status of the key in the inventory as of the event time (active, rotating, revoke-pending, revoked, rotated, suspended); absent when not managed',
+    get: (e, ctx) => {
+      const info = lookupKey(e, ctx);
+      return info ? statusAt(info, Date.parse(e['@timestamp'])) : undefined;
+    },
   },
   'tuskguard.scope_granted': {
     kind: 'boolean',

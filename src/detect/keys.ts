@@ -4,16 +4,24 @@ import { z } from 'zod';
  * What detection may know about managed keys, injected into the engine. Rules read it through
  * derived fields (`tuskguard.key_status`, `tuskguard.scope_granted`, `tuskguard.key_id`), so a
  * rule such as "use after revocation" works on proxy logs, which cannot know a key's status.
- * Never holds a secret: only fingerprints, ids, statuses and scopes.
+ * Never holds a secret: only fingerprints, ids, statuses, times and scopes.
+ *
+ * Statuses are those of the key inventory (`active`, `rotating`, `revoke-pending`, `revoked`)
+ * plus `rotated` for a fingerprint retired by a rotation and `suspended`.
  */
-export const KEY_STATUSES = ['active', 'revoked', 'rotated', 'suspended', 'revoke-pending'] as const;
+export const KEY_STATUSES = ['active', 'rotating', 'revoke-pending', 'revoked', 'rotated', 'suspended'] as const;
 export type KeyStatus = (typeof KEY_STATUSES)[number];
 
 export interface KeyInfo {
   /** Managed key id. */
   keyId: string;
-  /** `revoked`/`rotated` for fingerprints that must no longer be used. */
+  /** Current status of this fingerprint: `revoked`/`rotated` ones must no longer be used. */
   status: KeyStatus;
+  /**
+   * When the status took effect (epoch ms). Events before it see `active`, so a backtest over
+   * old logs does not call a key's legitimate past use "use after revocation".
+   */
+  since?: number;
   /** Scopes the token was granted, when known. */
   scopes?: readonly string[];
 }
@@ -21,6 +29,11 @@ export interface KeyInfo {
 export interface KeyLookup {
   /** The key a fingerprint belongs to (current or retired), or undefined when not managed. Must be fast and synchronous. */
   byFingerprint(fingerprint: string): KeyInfo | undefined;
+}
+
+/** The status of a key as of event time `t`. */
+export function statusAt(info: KeyInfo, t: number): KeyStatus {
+  return info.since !== undefined && t < info.since ? 'active' : info.status;
 }
 
 /**
@@ -31,11 +44,7 @@ export class StaticKeyLookup implements KeyLookup {
   private readonly map = new Map<string, KeyInfo>();
 
   constructor(entries: ReadonlyArray<KeyInfo & { fingerprint: string }>) {
-    for (const e of entries) {
-      const info: KeyInfo = { keyId: e.keyId, status: e.status };
-      if (e.scopes) info.scopes = e.scopes;
-      this.map.set(e.fingerprint, info);
-    }
+    for (const { fingerprint, ...info } of entries) this.map.set(fingerprint, info);
   }
 
   byFingerprint(fingerprint: string): KeyInfo | undefined {
@@ -52,35 +61,51 @@ export class StaticKeyLookup implements KeyLookup {
   }
 }
 
+const fingerprintSchema = z.string().regex(/^[0-9a-f]{32}$/, '32 lowercase hex characters');
+const timeSchema = z.iso.datetime({ offset: true });
+
 /**
- * One key as `keys list --output json` prints it (extra fields ignored). Retired fingerprints
- * of a rotated key may be listed as `previous_fingerprints` and are looked up as `rotated`.
+ * One key as `keys list --output json` prints it (extra fields ignored). Fingerprints a
+ * rotation retired may be listed in `previous_fingerprints`, with the time they were retired.
  */
 const keyRecordSchema = z.looseObject({
   id: z.string().min(1),
-  fingerprint: z.string().regex(/^[0-9a-f]{32}$/, '32 lowercase hex characters'),
+  fingerprint: fingerprintSchema,
   status: z.enum(KEY_STATUSES).default('active'),
+  status_changed_at: timeSchema.optional(),
   scopes: z.array(z.string()).optional(),
-  previous_fingerprints: z.array(z.string().regex(/^[0-9a-f]{32}$/)).optional(),
+  previous_fingerprints: z
+    .array(z.union([fingerprintSchema, z.object({ fingerprint: fingerprintSchema, retired_at: timeSchema.optional() })]))
+    .optional(),
 });
+
+function entriesOf(k: z.infer<typeof keyRecordSchema>): Array<KeyInfo & { fingerprint: string }> {
+  const base: KeyInfo = { keyId: k.id, status: k.status };
+  if (k.scopes) base.scopes = k.scopes;
+  const current = { ...base, fingerprint: k.fingerprint };
+  if (k.status !== 'active' && k.status_changed_at) current.since = Date.parse(k.status_changed_at);
+  const retired = (k.previous_fingerprints ?? []).map((p) => {
+    const { fingerprint, retired_at } = typeof p === 'string' ? { fingerprint: p, retired_at: undefined } : p;
+    const e: KeyInfo & { fingerprint: string } = { ...base, fingerprint, status: 'rotated' };
+    if (retired_at) e.since = Date.parse(retired_at);
+    return e;
+  });
+  return [current, ...retired];
+}
 
 /**
  * Parse a key inventory: a JSON array, `{ "keys": [...] }`, or one JSON object per line.
  * Throws an Error naming the record and field at fault.
  */
 export function parseKeyInventory(text: string): StaticKeyLookup {
-  const records = inventoryRecords(text);
   const entries: Array<KeyInfo & { fingerprint: string }> = [];
-  records.forEach((r, i) => {
+  inventoryRecords(text).forEach((r, i) => {
     const parsed = keyRecordSchema.safeParse(r);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
       throw new Error(`key record ${i}: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
     }
-    const k = parsed.data;
-    const base = k.scopes ? { keyId: k.id, scopes: k.scopes } : { keyId: k.id };
-    entries.push({ ...base, fingerprint: k.fingerprint, status: k.status });
-    for (const old of k.previous_fingerprints ?? []) entries.push({ ...base, fingerprint: old, status: 'rotated' });
+    entries.push(...entriesOf(parsed.data));
   });
   return new StaticKeyLookup(entries);
 }

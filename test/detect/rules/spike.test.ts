@@ -44,3 +44,28 @@ describe('spike', () => {
     expect(out[0]!.evidence.count).toBe(20_000);
   });
 });
+
+describe('spike compare: peak', () => {
+  /** 4 writes a minute from 12:00 to 16:00 each day; `rate` multiplies it on day 2. */
+  function partDay(engine: DetectionEngine, rate: number) {
+    const out = [];
+    for (let day = 0; day < 2; day++) {
+      const step = day === 1 ? 15_000 / rate : 15_000;
+      for (let t = T0 + day * 24 * HOUR + 12 * HOUR; t < T0 + day * 24 * HOUR + 16 * HOUR; t += step) {
+        out.push(...engine.process(ev(t, { 'tuskguard.fingerprint': FP })));
+      }
+    }
+    return out;
+  }
+  const r = (compare: string) =>
+    rule({ id: 'writes', type: 'spike', window: '10m', reference: '24h', factor: 5, min_count: 30, min_history: '1h', compare, suppress: '1h' });
+
+  it('mean mode calls a part-day key a spike every day; peak mode does not, even at 2x', () => {
+    expect(partDay(new DetectionEngine({ rules: [r('mean')] }), 1).length).toBeGreaterThan(0);
+    expect(partDay(new DetectionEngine({ rules: [r('peak')] }), 2)).toEqual([]);
+  });
+
+  it('peak mode still flags 5x the busiest half-hour', () => {
+    expect(partDay(new DetectionEngine({ rules: [r('peak')] }), 6)).toHaveLength(1);
+  });
+});

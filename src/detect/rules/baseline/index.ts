@@ -28,7 +28,7 @@ export const baselineParams = {
   min_ratio: z.number().min(1).default(3).describe('The value must also be this many times the median.'),
   min_value: z.number().min(0).default(20).describe('And at least this large.'),
   level_half_life: positiveDuration.default(WEEK).describe('Half-life of the EWMA level that tracks growth.'),
-  growth_cap: z.number().min(1).default(2).describe('Largest growth factor applied to past values.'),
+  growth_cap: z.number().min(1).default(1.5).describe('Largest growth factor applied to past values.'),
   sum: z.string().optional().describe('Numeric field to sum instead of counting events.'),
 };
 
@@ -51,8 +51,9 @@ interface State {
   cur: number;
   v: number;
   fired: 0 | 1;
-  /** EWMA level over closed buckets. */
+  /** EWMA level over closed buckets, and how many buckets it has seen. */
   lvl: number | null;
+  n: number;
   /** Closed bucket values and the level after each, for buckets hs … cur-1. */
   hs: number;
   h: number[];
@@ -82,7 +83,7 @@ export class BaselineDetector implements Detector<State> {
 
   init(t: number): State {
     const b = Math.floor(t / this.p.interval);
-    return { cur: b, v: 0, fired: 0, lvl: null, hs: b, h: [], l: [] };
+    return { cur: b, v: 0, fired: 0, lvl: null, n: 0, hs: b, h: [], l: [] };
   }
 
   observe(s: State, e: Event, t: number, ctx: FieldContext): Hit | undefined {
@@ -126,7 +127,10 @@ export class BaselineDetector implements Detector<State> {
   }
 
   private push(s: State, value: number): void {
-    s.lvl = ewma(s.lvl, value, this.alpha);
+    // Until the level has seen 1/alpha buckets it is their plain mean: seeded by one quiet
+    // night bucket, a slow EWMA would take weeks to reach the key's level and read as growth.
+    s.n++;
+    s.lvl = ewma(s.lvl, value, Math.max(this.alpha, 1 / s.n));
     s.h.push(value);
     s.l.push(s.lvl);
     if (s.h.length > this.keep) {

@@ -10,7 +10,9 @@ import { type Buckets, addTo, newest, pruneBefore, sumRange } from '../../window
  * current count (or sum of `sum`) is at least `factor` times what the reference rate predicts
  * for one window, and at least `min_count`. A group younger than `min_history` never fires,
  * so a key's first minutes are not all "spikes". With a short history the reference rate uses
- * the time actually observed.
+ * the time actually observed. `compare: peak` takes the busiest reference bucket's rate
+ * instead of the mean, so a key that writes only a few hours a day is not a spike every
+ * morning.
  */
 export const spikeParams = {
   window: positiveDuration.describe('Current window length.'),
@@ -18,6 +20,10 @@ export const spikeParams = {
   factor: z.number().gt(1).describe('How many times the expected value makes a spike.'),
   min_count: z.number().min(1).describe('Smallest current value that may be a spike.'),
   min_history: durationSchema.default(0).describe('Age of the group before it may fire.'),
+  compare: z
+    .enum(['mean', 'peak'])
+    .default('mean')
+    .describe('Expected value from the mean rate of the reference period, or from its busiest half-hour (for keys busy only part of the day).'),
   sum: z.string().optional().describe('Numeric field to sum instead of counting events (e.g. http.response.body.bytes).'),
 };
 
@@ -27,6 +33,7 @@ export interface SpikeParams {
   factor: number;
   min_count: number;
   min_history: number;
+  compare: 'mean' | 'peak';
   sum?: string | undefined;
 }
 
@@ -85,9 +92,18 @@ export class SpikeDetector implements Detector<State> {
     const refFrom = refTo - Math.floor(this.p.reference / this.coarse) + 1;
     const refSum = sumRange(s.r, refFrom, refTo);
     const observed = Math.max(0, (refTo + 1) * this.coarse - Math.max(refFrom * this.coarse, s.f));
-    const expected = observed > 0 ? (refSum / observed) * this.p.window : 0;
+    const expected = this.expected(s, refFrom, refTo, refSum, observed);
     if (current < this.p.factor * expected) return undefined;
     return this.hit(t, current, expected, refSum, observed);
+  }
+
+  /** Expected value for one window: mean reference rate, or the busiest reference bucket's. */
+  private expected(s: State, from: number, to: number, refSum: number, observed: number): number {
+    if (observed <= 0) return 0;
+    if (this.p.compare === 'mean') return (refSum / observed) * this.p.window;
+    let peak = 0;
+    for (const [idx, v] of s.r) if (idx! >= from && idx! <= to && v! > peak) peak = v!;
+    return (peak / Math.min(this.coarse, observed)) * this.p.window;
   }
 
   private hit(t: number, current: number, expected: number, refSum: number, observed: number): Hit {
@@ -107,6 +123,7 @@ export class SpikeDetector implements Detector<State> {
         count: current,
         threshold: Math.max(this.p.min_count, this.p.factor * expected),
         baseline: { expected: expectedR, reference_total: refSum, reference_ms: observed, factor: this.p.factor },
+        compare: this.p.compare,
         window,
       },
     };
