@@ -16,8 +16,10 @@ export interface Event {
   /** Event time, ISO 8601 in UTC with milliseconds (`2026-11-02T14:03:05.123Z`). */
   '@timestamp': string;
   /**
-   * Deterministic id: the same input line always yields the same id (hash of the line's
-   * content and, for file sources, its origin), so a replay or a retry never duplicates.
+   * Deterministic id: the same input line always yields the same id, so a replay or a retry
+   * never duplicates (ingest/parsers/id.ts): derived from the request id when the line has one
+   * (proxy line, Mastodon line and joined event share it), else a hash of the line's content,
+   * wherever it came from, and its ordinal among identical lines.
    */
   'event.id': string;
   /** Parser that produced the event. */

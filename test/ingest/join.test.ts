@@ -156,3 +156,40 @@ describe('RequestJoiner', () => {
     expect(() => new RequestJoiner({ waitMs: 10, maxPending: 0 })).toThrow(RangeError);
   });
 });
+
+describe('RequestJoiner on parsed fixture lines', () => {
+  it('joins the nginx-json and Mastodon lines of the same requests and keeps the rest as they are', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { PARSERS } = await import('../../src/ingest/parsers/registry.js');
+    const { isParseError } = await import('../../src/core/event.js');
+    const read = (name: string, format: 'nginx-json' | 'mastodon') =>
+      readFileSync(new URL(`../fixtures/logs/${name}`, import.meta.url), 'utf8')
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => PARSERS[format].parse(l, { fingerprint: null, origin: name }))
+        .filter((e): e is Event => !isParseError(e));
+    const all = [...read('nginx-json-sample.log', 'nginx-json'), ...read('mastodon-sample.log', 'mastodon')]
+      .sort((a, b) => a['@timestamp'].localeCompare(b['@timestamp']));
+    const j = new RequestJoiner({ waitMs: 2_000, maxPending: 100 });
+    const out = all.flatMap((e) => j.push(e, Date.parse(e['@timestamp']))).concat(j.drain());
+
+    const joined = out.filter((e) => e['event.dataset'] === 'joined');
+    expect(joined.map((e) => e['http.request.id']).sort()).toEqual([
+      '4f1c0e8a9b2d4c6e8f0a1b2c3d4e5f60', '5a2b0e8a9b2d4c6e8f0a1b2c3d4e5f61', '7c3d0e8a9b2d4c6e8f0a1b2c3d4e5f62',
+    ]);
+    const home = joined.find((e) => e['http.request.id'] === '4f1c0e8a9b2d4c6e8f0a1b2c3d4e5f60');
+    expect(home).toMatchObject({
+      'tuskguard.fingerprint': '9b1f3e0c2a7d4b6e8f0a1c3e5d7b9f21', 'source.ip': '203.0.113.7',
+      'mastodon.controller': 'Api::V1::Timelines::HomeController', 'mastodon.duration_ms': 84.31,
+    });
+    // The proxy answered 502 while Mastodon logged an exception without a status.
+    const failed = joined.find((e) => e['http.request.id'] === '7c3d0e8a9b2d4c6e8f0a1b2c3d4e5f62');
+    expect(failed).toMatchObject({ 'http.response.status_code': 502, 'mastodon.action': 'show' });
+    expect(failed).not.toHaveProperty(['mastodon.status']);
+    // Ids: the joined event keeps the id both halves had.
+    const proxyHome = all.find((e) => e['event.dataset'] === 'nginx-json' && e['http.request.id'] === home?.['http.request.id']);
+    expect(home?.['event.id']).toBe(proxyHome?.['event.id']);
+    // 5 proxy + 6 Mastodon events in, 3 pairs joined: 8 out, none lost.
+    expect(out).toHaveLength(all.length - joined.length);
+  });
+});
