@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { InventoryItem } from '../../src/keys/schema.js';
 import type { ControlDb } from '../../src/store/control.js';
 
 /** A fresh data directory per test. */
@@ -43,4 +44,21 @@ export async function caught(p: Promise<unknown> | (() => unknown)): Promise<unk
     return e;
   }
   throw new Error('expected an error, none was thrown');
+}
+
+/** A valid inventory item with fresh random secrets. */
+export function item(id: string, over: Partial<InventoryItem> = {}): InventoryItem {
+  return {
+    id,
+    instance: 'https://social.example',
+    token: fakeToken(),
+    client_id: fakeToken(),
+    client_secret: fakeToken(),
+    kind: 'app',
+    scopes: ['read:statuses'],
+    owner: 'team-a',
+    purpose: 'test bot',
+    labels: {},
+    ...over,
+  };
 }

@@ -10,28 +10,12 @@ import { readInventoryFile } from '../../src/keys/import-file.js';
 import { KeyInventory } from '../../src/keys/inventory.js';
 import { LocalKeyEncryptionKey } from '../../src/keys/kms.js';
 import { loadKeyLookup } from '../../src/keys/lookup.js';
-import type { InventoryItem } from '../../src/keys/schema.js';
 import { Vault } from '../../src/keys/vault.js';
 import type { ControlDb } from '../../src/store/control.js';
-import { caught, dumpKeysTables, errorText, fakeToken, tempHome } from './helpers.js';
+import { caught, dumpKeysTables, errorText, fakeToken, item, tempHome } from './helpers.js';
 
 const PEPPER = 'test-pepper-0123456789abcdef';
 
-export function item(id: string, over: Partial<InventoryItem> = {}): InventoryItem {
-  return {
-    id,
-    instance: 'https://social.example',
-    token: fakeToken(),
-    client_id: fakeToken(),
-    client_secret: fakeToken(),
-    kind: 'app',
-    scopes: ['read:statuses'],
-    owner: 'team-a',
-    purpose: 'test bot',
-    labels: {},
-    ...over,
-  };
-}
 
 function writeFile(dir: string, name: string, content: unknown): string {
   const file = join(dir, name);
