@@ -1,3 +1,4 @@
+import { Agent, request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startMastodonSim, type MastodonSim, type SimApp, type SimUser } from '../mastodon-sim/index.js';
 import { appToken, call, registerApp } from './sim-helpers.js';
@@ -159,6 +160,18 @@ describe('IP blocks (FACTS §7)', () => {
     expect(r.body.ip).toBe('2001:db8:1::/48');
     sim.state.ipBlocks.get(r.body.id)!.expiresAt = new Date(Date.now() - 1000);
     expect((await call(sim, 'GET', '/api/v1/timelines/public', { headers: { 'x-forwarded-for': '2001:db8:1::5' } })).status).toBe(200);
+  });
+
+  it('blocks by the socket address when no proxy is involved', async () => {
+    await create({ ip: '127.0.0.5/32', severity: 'no_access' });
+    const from5 = new Agent({ localAddress: '127.0.0.5' });
+    try {
+      const r = await request(`${sim.url}/api/v1/timelines/public`, { dispatcher: from5 });
+      expect([r.statusCode, await r.body.text()]).toEqual([403, 'Forbidden\n']);
+    } finally {
+      await from5.close();
+    }
+    expect((await call(sim, 'GET', '/api/v1/timelines/public')).status).toBe(200);
   });
 
   it('X-Forwarded-For from an untrusted peer is ignored', async () => {
