@@ -13,6 +13,8 @@ const fpA = () => fingerprint(box.pepper, a.token as string);
 afterAll(() => {
   // The acceptance check of issue 3: no token or client secret in any output or log line.
   expect(box.transcript.join('').length).toBeGreaterThan(1_000);
+  // pino lines (trace level, on stderr) are part of what was searched.
+  expect(box.transcript.join('')).toContain('"msg":"key imported"');
   expect(box.leaks()).toEqual([]);
 });
 
