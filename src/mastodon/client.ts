@@ -75,7 +75,9 @@ export class MastodonClient {
 
   private fail(e: unknown, ctx: CallContext, secrets: readonly (string | undefined)[]): Error {
     const err = toTuskguardError(e, ctx, secrets);
-    this.logger.warn({ code: err.code, op: ctx.op, instance: ctx.instance, fingerprint: ctx.fingerprint, details: err.details }, 'mastodon call failed');
+    // A 401 is an answer about the token (often the expected one), not a problem of the call.
+    const level = err.code === 'MASTODON_UNAUTHORIZED' ? 'info' : 'warn';
+    this.logger[level]({ code: err.code, op: ctx.op, instance: ctx.instance, fingerprint: ctx.fingerprint, details: err.details }, 'mastodon call failed');
     return err;
   }
 

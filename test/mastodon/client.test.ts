@@ -90,6 +90,20 @@ describe('revoke', () => {
     expect((await client.verifyKey({ instance: sim.url, token })).live).toBe(true);
   });
 
+  it('while Mastodon is down: retryable MASTODON_UNREACHABLE and the token untouched; once up, revoked and confirmed', async () => {
+    const token = sim.issueUserToken(app, user, ['read']).token;
+    const args = { instance: sim.url, clientId: app.uid, clientSecret: app.secret, token };
+    await sim.setDown('refuse');
+    try {
+      const e = await failure(client.revoke(args));
+      expect([e.code, isRetryable(e)]).toEqual(['MASTODON_UNREACHABLE', true]);
+      expect(sim.state.findToken(token)?.revokedAt).toBeNull();
+    } finally {
+      await sim.setDown(false);
+    }
+    expect(await client.revoke(args)).toEqual({ revoked: true, confirmed: true, status: 401 });
+  });
+
   it('is idempotent: an already revoked token confirms again', async () => {
     const token = sim.issueUserToken(app, user, ['read']).token;
     await client.revoke({ instance: sim.url, clientId: app.uid, clientSecret: app.secret, token });
