@@ -57,6 +57,21 @@ describe('classifyContext', () => {
     expect(classify(make(randomLooking())).confidence).toBe(expected);
   });
 
+  it('stays linear on hostile 10 kB lines aimed at the URL and assignment patterns', () => {
+    const t = randomLooking();
+    const hostiles = [
+      `${'https://a.'.repeat(1_000)} x=${t}`,
+      `${'a_.-'.repeat(2_500)}= ${t}`,
+      `${'Bearer '.repeat(1_400)}${t}`,
+      `${'/api/v1/'.repeat(1_250)}${t}`,
+    ];
+    for (const h of hostiles) {
+      const started = process.hrtime.bigint();
+      classify(h);
+      expect(Number(process.hrtime.bigint() - started) / 1e6).toBeLessThan(200);
+    }
+  });
+
   it('extracts the instance, preferring a URL followed by an API path', () => {
     const v = classify(`docs: https://docs.example/x\nbase: https://Social.Example/api/v1/\ntoken: ${randomLooking()}`);
     expect(v.instance).toBe('https://social.example');
