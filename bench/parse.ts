@@ -8,6 +8,7 @@
  * ratio survives a slower or faster machine:
  *   parse-nginx-json  vs a bare JSON.parse per line
  *   parse-combined    vs a bare line.split(' ')
+ *   parse-mastodon    vs a bare line.split(' ') (no target set; reported for completeness)
  *   enrich            parse + enrichment vs parse alone (the enrichment cost)
  *   route-match       the segment-trie matcher vs one regex per table pattern (README's rules, naively)
  *   event-id          crypto.hash one-shot vs createHash, for the id of a line
@@ -72,6 +73,16 @@ function nginxJsonLines(n: number): string[] {
   });
 }
 
+/** Mastodon lograge lines for the same requests (controller names are not checked by the parser). */
+function mastodonLines(nginx: readonly string[]): string[] {
+  return nginx.map((l) => {
+    const o = JSON.parse(l) as { msec: number; rid: string; method: string; uri: string; status: number };
+    const time = new Date(o.msec * 1000).toISOString().replace('Z', '123');
+    const path = o.uri.split('?')[0] as string;
+    return `I, [${time} #12]  INFO -- : [${o.rid}] method=${o.method} path=${path} format=*/* controller=Api::V1::StatusesController action=show status=${o.status} allocations=2345 duration=84.31 view=12.01 db=30.55`;
+  });
+}
+
 /** The 10k real Apache lines, repeated to 200k (no parser cache exists to flatter this). */
 function combinedLines(n: number): string[] {
   const corpus = readFileSync(new URL('../test/fixtures/logs/apache-combined-10k.log', import.meta.url), 'utf8')
@@ -124,6 +135,8 @@ async function main(): Promise<void> {
 
   report('parse-nginx-json', rate(nginx, (l) => PARSERS['nginx-json'].parse(l, ctx)), 'lines/s', rate(nginx, (l) => JSON.parse(l)));
   report('parse-combined', rate(combined, (l) => PARSERS.combined.parse(l, ctx)), 'lines/s', rate(combined, (l) => l.split(' ')));
+  const mastodon = mastodonLines(nginx);
+  report('parse-mastodon', rate(mastodon, (l) => PARSERS.mastodon.parse(l, ctx)), 'lines/s', rate(mastodon, (l) => l.split(' ')));
 
   const enricher = await createEnricher();
   const parsedOnly = rate(nginx, (l) => PARSERS['nginx-json'].parse(l, ctx));

@@ -138,3 +138,23 @@ export function parseTimeLocal(text: string): number {
   if (sign === 0 || day < 1 || day > 31) return Number.NaN;
   return utc - offsetMin * 60_000;
 }
+
+/**
+ * Ruby Logger's `2026-11-02T14:03:05.123456` (no offset; read as UTC) → epoch ms, or NaN.
+ * PREFIX_RE has already checked the digit layout; this checks the ranges. Fixed positions:
+ * Date.parse was most of a Mastodon line's parse time.
+ */
+export function parseLoggerTime(text: string): number {
+  const month = digits(text, 5, 2);
+  const day = digits(text, 8, 2);
+  const hour = digits(text, 11, 2);
+  const minute = digits(text, 14, 2);
+  const second = digits(text, 17, 2);
+  if (!(month >= 1 && month <= 12 && day >= 1 && day <= 31 && hour <= 23 && minute <= 59 && second <= 59)) return Number.NaN;
+  let ms = 0;
+  if (text[19] === '.') {
+    // Up to three fraction digits count; Ruby writes six.
+    for (let i = 20, scale = 100; i < 23 && i < text.length; i++, scale /= 10) ms += (text.charCodeAt(i) - 48) * scale;
+  }
+  return Date.UTC(digits(text, 0, 4), month - 1, day, hour, minute, second, ms);
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createFingerprinter, fingerprint } from '../../../src/core/fingerprint.js';
-import { firstForwardedFor, isoFromMs, parseTimeLocal, scrubQuery, splitUri } from '../../../src/ingest/parsers/common.js';
+import { firstForwardedFor, isoFromMs, parseLoggerTime, parseTimeLocal, scrubQuery, splitUri } from '../../../src/ingest/parsers/common.js';
 
 const PEPPER = 'test-pepper-0123456789abcdef';
 const TOKEN = 'Zm9vYmFyYmF6cXV4LXRva2VuLXZhbHVlLTEyMzQ1Njc4';
@@ -84,4 +84,19 @@ describe('isoFromMs', () => {
     expect(isoFromMs(Number.NaN)).toBeUndefined();
     expect(isoFromMs(9e15)).toBeUndefined();
   });
+});
+
+describe('parseLoggerTime', () => {
+  it.each([
+    ['2026-11-02T14:03:05.123456', '2026-11-02T14:03:05.123Z'],
+    ['2026-11-02T14:03:05.1', '2026-11-02T14:03:05.100Z'],
+    ['2026-11-02T14:03:05.12', '2026-11-02T14:03:05.120Z'],
+    ['2026-11-02T14:03:05', '2026-11-02T14:03:05.000Z'],
+    ['2024-02-29T23:59:59.999999999', '2024-02-29T23:59:59.999Z'],
+  ])('%s → %s (read as UTC)', (text, iso) => expect(new Date(parseLoggerTime(text)).toISOString()).toBe(iso));
+
+  it.each(['2026-13-02T14:03:05', '2026-11-00T14:03:05', '2026-11-02T24:03:05', '2026-11-02T14:60:05', '2026-11-02T14:03:61'])(
+    'rejects %s',
+    (text) => expect(parseLoggerTime(text)).toBeNaN(),
+  );
 });

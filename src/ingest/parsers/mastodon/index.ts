@@ -1,7 +1,7 @@
 import { parseError, type Event, type ParseError } from '../../../core/event.js';
 import { redactSecrets } from '../../../core/redact.js';
 import type { ParseContext, ParserEntry } from '../../types.js';
-import { MAX_LINE_CHARS, isIpAddress, isoFromMs, msToNs, scrubQuery, splitUri } from '../common.js';
+import { MAX_LINE_CHARS, isIpAddress, isoFromMs, msToNs, parseLoggerTime, scrubQuery, splitUri } from '../common.js';
 import { eventIdFor } from '../id.js';
 import { parseKeyValues } from './key-values.js';
 
@@ -26,7 +26,7 @@ export function parseMastodon(line: string, ctx: ParseContext): Event | ParseErr
   if (line.length > MAX_LINE_CHARS) return parseError('line-too-long', `line has ${line.length} characters`);
   const g = PREFIX_RE.exec(line)?.groups;
   if (!g) return parseError('no-match', 'no Ruby Logger prefix (`I, [time #pid]  INFO -- : `)');
-  const time = isoFromMs(Date.parse(`${g.time as string}Z`));
+  const time = isoFromMs(parseLoggerTime(g.time as string));
   if (time === undefined) return parseError('invalid-time', 'time in the Logger prefix is not valid');
   const message = g.message as string;
   const rid = g.rid;
