@@ -143,9 +143,10 @@ export const approvalRoutes: FastifyPluginAsync<ApprovalRouteOptions> = async (a
     '/approvals/:token',
     {
       bodyLimit: 4096,
+      // propertyNames, not additionalProperties: false, which fastify's AJV would silently strip.
       schema: {
         params,
-        body: { type: 'object', properties: { by: { type: 'string', maxLength: 100 }, note: { type: 'string', maxLength: 500 } }, additionalProperties: false },
+        body: { type: 'object', properties: { by: { type: 'string', maxLength: 100 }, note: { type: 'string', maxLength: 500 } }, propertyNames: { enum: ['by', 'note'] } },
         response: { 200: resultSchema, ...errorResponses },
       },
     },

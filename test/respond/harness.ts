@@ -27,7 +27,7 @@ export function harness(
   const home = mkdtempSync(join(tmpdir(), 'tg-respond-'));
   const responder = createResponder({
     home,
-    policies: validatePolicies({ version: 1, ...policyFile }, ACTIONS, 'test-policies.yaml'),
+    policies: validatePolicies({ version: 1, ...policyFile }, extra.modules ?? ACTIONS, 'test-policies.yaml'),
     keyInfo: keyLookup,
     env: { TUSKGUARD_AUDIT_KEY: AUDIT_KEY, TUSKGUARD_PUBLIC_URL: 'https://tuskguard.example.org', ...env },
     worker: { pollMs: 10, backoff: { baseMs: 20, maxMs: 100 } },
