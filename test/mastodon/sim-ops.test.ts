@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.js';
+import { parseMastodon } from '../../src/ingest/parsers/mastodon/index.js';
 import { startMastodonSim, type MastodonSim } from '../mastodon-sim/index.js';
 import { call } from './sim-helpers.js';
 
@@ -103,6 +104,23 @@ describe('request log (FACTS §8)', () => {
     await call(sim, 'GET', '/about', { headers: { 'x-forwarded-for': '192.0.2.5', 'x-request-id': 'blk' } });
     expect(sim.logLines.at(-2)).toMatch(/INFO -- : \[thr\] Rate limit hit \(throttle\): 127\.0\.0\.1 GET \/api\/v1\/timelines\/public\?page=2$/);
     expect(sim.logLines.at(-1)).toMatch(/INFO -- : \[blk\] Rate limit hit \(blocklist\): 192\.0\.2\.5 GET \/about$/);
+  });
+});
+
+describe('request log → tuskguard mastodon parser', () => {
+  it('every line the simulator writes parses, and joins on the X-Request-Id the client saw', async () => {
+    const sim = await start({ throttles: { throttle_unauthenticated_api: { limit: 1, periodSeconds: 300 } } });
+    const seen = [];
+    for (const path of ['/api/v1/timelines/public', '/oauth/token/info', '/api/v1/timelines/public?max_id=5']) {
+      const r = await call(sim, 'GET', path, { headers: { 'x-request-id': `0123456789abcdef0123456789abcde${seen.length}` } });
+      seen.push({ id: r.headers.get('x-request-id'), status: r.status });
+    }
+    const events = sim.logLines.map((l) => parseMastodon(l, { fingerprint: null, origin: 'sim' }));
+    expect(events.map((e) => ('kind' in e ? e.kind : e['http.request.id']))).toEqual(seen.map((s) => s.id));
+    expect(events.map((e) => ('kind' in e ? 0 : e['http.response.status_code']))).toEqual(seen.map((s) => s.status));
+    expect(events.map((e) => ('kind' in e ? '' : e['mastodon.controller']))).toEqual([
+      'Api::V1::Timelines::PublicController', 'Doorkeeper::TokenInfoController', 'Rack::Attack',
+    ]);
   });
 });
 
