@@ -55,6 +55,9 @@ export interface IngestCore {
 /** Lines between a source and the store, on top of those waiting in the joiner. */
 const IN_FLIGHT_LINES = 20_000;
 
+/** Longest a shutdown waits for the pipeline to store what it holds. */
+const SHUTDOWN_DRAIN_MS = 20_000;
+
 /** Retention runs hourly: cheap when there is nothing to delete, and bounded lag when there is. */
 const RETENTION_SCHEDULE = '7 * * * *';
 
@@ -144,12 +147,17 @@ async function shutdown(core: IngestCore, sources: readonly BuiltSource[], app: 
   await retention.stop();
   // Sources stop reading at once; their pending acks arrive while the pipeline drains.
   const stopping = [...sources.map((s) => s.source.stop()), app.close()];
-  try {
-    await core.pipeline.stop();
-  } catch (e) {
-    logger.error({ err: errorMessage(e) }, 'pipeline could not drain; unacknowledged lines are read again on restart');
-  }
-  await Promise.allSettled(stopping);
+  // With the store down the drain would wait forever: give up after a deadline. Nothing is
+  // lost: file offsets only cover acknowledged lines, and push clients got no 200 so they resend.
+  const drained = await Promise.race([
+    core.pipeline.stop().then(
+      () => true,
+      (e: unknown) => (logger.error({ err: errorMessage(e) }, 'pipeline could not drain'), false),
+    ),
+    new Promise<false>((r) => setTimeout(() => r(false), SHUTDOWN_DRAIN_MS).unref()),
+  ]);
+  if (!drained) logger.warn({ deadlineMs: SHUTDOWN_DRAIN_MS }, 'stopped before every line was stored; unacknowledged file lines are read again on restart');
+  await Promise.race([Promise.allSettled(stopping), new Promise((r) => setTimeout(r, 2_000).unref())]);
   await core.store.close();
   control.close();
   logger.info({}, 'stopped');

@@ -37,8 +37,13 @@ export function register(program: Command): void {
           process.once('SIGINT', resolve);
           process.once('SIGTERM', resolve);
         });
-        logger.info({ signal }, 'signal received');
+        logger.info({ signal }, 'signal received; a second one stops at once');
+        const force = () => process.exit(EXIT.UNAVAILABLE);
+        process.once('SIGINT', force);
+        process.once('SIGTERM', force);
         await service.close();
+        // Anything still holding the event loop (a stuck client connection) must not keep us up.
+        setTimeout(() => process.exit(process.exitCode ?? EXIT.OK), 1_000).unref();
         if (opts.output === 'json') printJson({ status: 'stopped', signal });
         else process.stdout.write('tuskguard stopped\n');
         return EXIT.OK;
