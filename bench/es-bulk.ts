@@ -1,0 +1,207 @@
+/**
+ * Elasticsearch ingest: the store's write path against the raw `_bulk` ceiling, same node, same
+ * run, same documents (issue 2: the store must reach at least 80% of the ceiling).
+ *
+ *   npx tsx bench/es-bulk.ts [--events N] [--es-url URL] [--events-from MODULE]
+ *
+ * (a) es-raw-bulk: the events serialised to NDJSON beforehand, sent with the client's bulk at
+ *     the best batch size and concurrency of a small grid (so the ceiling is a real ceiling);
+ * (b) es-store-write: the same events through ElasticsearchStore.writeEvents with that batch
+ *     size and concurrency (serialisation, batching, acknowledgement tracking all timed).
+ * Both index into fresh indices made from the same templates; the best of two rounds each,
+ * alternated, counts. Prints two lines:
+ *   es-raw-bulk <docs/s> docs/s
+ *   es-store-write <docs/s> docs/s baseline=<raw> ratio=<r>
+ * Details go to stderr.
+ *
+ * `--events-from MODULE` swaps the synthetic events for a module whose default export is an
+ * EventSource (below): the end-to-end benchmark passes lines → parse → enrich, so phase (b)
+ * then times the whole path while (a) indexes the documents it produced.
+ */
+import { Client } from '@elastic/elasticsearch';
+import { randomBytes } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { elasticsearchStoreSchema } from '../src/config/schema.js';
+import type { Event } from '../src/core/event.js';
+import { silentLogger } from '../src/core/logger.js';
+import { Metrics } from '../src/core/metrics.js';
+import { IndexLayout } from '../src/store/elasticsearch/indices.js';
+import { ElasticsearchStore } from '../src/store/elasticsearch/store.js';
+import { ensureElasticsearch } from './lib/es.js';
+import { syntheticEvents } from './lib/events.js';
+
+/** Yields the same events, in batches, every time it is called. */
+export type EventSource = () => AsyncIterable<readonly Event[]>;
+
+export interface EsBulkBenchOptions {
+  url: string;
+  source: EventSource;
+  /** Candidate batch sizes and concurrencies for the raw ceiling. */
+  batches?: number[];
+  concurrencies?: number[];
+  /** Documents per grid probe. */
+  probeDocs?: number;
+  rounds?: number;
+  log?: (message: string) => void;
+}
+
+export interface EsBulkBenchResult {
+  raw: number;
+  store: number;
+  ratio: number;
+  batch: number;
+  concurrency: number;
+  docs: number;
+}
+
+const run = randomBytes(3).toString('hex');
+let serial = 0;
+const nextPrefix = (what: string) => `bench-${run}-${what}${++serial}`;
+
+async function collect(source: EventSource): Promise<Event[]> {
+  const all: Event[] = [];
+  for await (const batch of source()) all.push(...batch);
+  return all;
+}
+
+/** A store over a fresh prefix (templates installed), with the given bulk settings. */
+async function openStore(url: string, prefix: string, batch: number, concurrency: number): Promise<ElasticsearchStore> {
+  const config = elasticsearchStoreSchema.parse({
+    url,
+    index_prefix: prefix,
+    replicas: 0,
+    bulk: { max_docs: batch, max_bytes: 100 * 1024 * 1024, concurrency, flush_interval: '1s' },
+  });
+  const store = new ElasticsearchStore({ config, env: process.env, metrics: new Metrics(), logger: silentLogger });
+  await store.init();
+  return store;
+}
+
+async function dropPrefix(client: Client, prefix: string): Promise<void> {
+  await client.indices.delete({ index: `${prefix}-*`, ignore_unavailable: true, allow_no_indices: true }).catch(() => undefined);
+  for (const f of ['events', 'findings', 'actions']) await client.indices.deleteIndexTemplate({ name: `${prefix}-${f}` }).catch(() => undefined);
+  for (const c of ['settings', 'events', 'findings', 'actions']) await client.cluster.deleteComponentTemplate({ name: `${prefix}-${c}` }).catch(() => undefined);
+}
+
+/** NDJSON bodies of `batch` documents each, for the indices the store itself would choose. */
+function buildBodies(events: readonly Event[], prefix: string, batch: number): string[] {
+  const layout = new IndexLayout(prefix, 'day');
+  const bodies: string[] = [];
+  for (let i = 0; i < events.length; i += batch) {
+    let body = '';
+    for (const e of events.slice(i, i + batch)) {
+      const index = layout.indexFor('events', Date.parse(e['@timestamp']));
+      body += `{"index":{"_index":"${index}","_id":${JSON.stringify(e['event.id'])}}}\n${JSON.stringify(e)}\n`;
+    }
+    bodies.push(body);
+  }
+  return bodies;
+}
+
+/** Raw ceiling: pre-built bodies, `concurrency` workers, docs/s. */
+async function rawRun(url: string, client: Client, events: readonly Event[], batch: number, concurrency: number): Promise<number> {
+  const prefix = nextPrefix('raw');
+  await (await openStore(url, prefix, batch, concurrency)).close();
+  const bodies = buildBodies(events, prefix, batch);
+  let next = 0;
+  const t0 = performance.now();
+  const worker = async () => {
+    while (next < bodies.length) {
+      const body = bodies[next++]!;
+      const res = await client.bulk({ body, filter_path: 'errors' } as Parameters<Client['bulk']>[0]);
+      if (res.errors) throw new Error('raw bulk reported item errors');
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const rate = events.length / ((performance.now() - t0) / 1_000);
+  await dropPrefix(client, prefix);
+  return rate;
+}
+
+/** The store's path: writeEvents per source batch, a window of calls in flight, docs/s. */
+async function storeRun(url: string, client: Client, source: EventSource, batch: number, concurrency: number): Promise<{ rate: number; docs: number }> {
+  const prefix = nextPrefix('store');
+  const store = await openStore(url, prefix, batch, concurrency);
+  const inflight: Promise<{ written: number; failed: unknown[] }>[] = [];
+  let docs = 0;
+  const settle = async () => {
+    const r = await inflight.shift()!;
+    if (r.failed.length) throw new Error(`store refused ${r.failed.length} documents`);
+    docs += r.written;
+  };
+  const t0 = performance.now();
+  for await (const events of source()) {
+    inflight.push(store.writeEvents(events));
+    if (inflight.length >= 64) await settle();
+  }
+  while (inflight.length) await settle();
+  const rate = docs / ((performance.now() - t0) / 1_000);
+  await store.close();
+  await dropPrefix(client, prefix);
+  return { rate, docs };
+}
+
+export async function runEsBulkBench(o: EsBulkBenchOptions): Promise<EsBulkBenchResult> {
+  const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+  const client = new Client({ node: o.url, requestTimeout: 120_000 });
+  try {
+    const events = await collect(o.source);
+    const probe = events.slice(0, o.probeDocs ?? 20_000);
+    let best = { rate: 0, batch: 0, concurrency: 0 };
+    for (const batch of o.batches ?? [1_000, 3_000]) {
+      for (const concurrency of o.concurrencies ?? [1, 2, 4]) {
+        const rate = await rawRun(o.url, client, probe, batch, concurrency);
+        log(`probe raw batch=${batch} concurrency=${concurrency}: ${Math.round(rate)} docs/s`);
+        if (rate > best.rate) best = { rate, batch, concurrency };
+      }
+    }
+    let raw = 0;
+    let store = 0;
+    let docs = 0;
+    for (let round = 0; round < (o.rounds ?? 2); round++) {
+      const r = await rawRun(o.url, client, events, best.batch, best.concurrency);
+      const s = await storeRun(o.url, client, o.source, best.batch, best.concurrency);
+      log(`round ${round + 1}: raw ${Math.round(r)} docs/s, store ${Math.round(s.rate)} docs/s (${s.docs} docs)`);
+      raw = Math.max(raw, r);
+      store = Math.max(store, s.rate);
+      docs = s.docs;
+    }
+    return { raw, store, ratio: store / raw, batch: best.batch, concurrency: best.concurrency, docs };
+  } finally {
+    await client.close();
+  }
+}
+
+/** Synthetic events in caller-sized batches. */
+export function syntheticSource(n: number, batch = 1_000): EventSource {
+  const events = syntheticEvents(n);
+  return async function* () {
+    for (let i = 0; i < events.length; i += batch) yield events.slice(i, i + batch);
+  };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { events: { type: 'string', default: '100000' }, 'es-url': { type: 'string' }, 'events-from': { type: 'string' } },
+  });
+  const es = await ensureElasticsearch(values['es-url']);
+  try {
+    const source: EventSource = values['events-from']
+      ? ((await import(pathToFileURL(values['events-from']).href)) as { default: EventSource }).default
+      : syntheticSource(Number(values.events));
+    const r = await runEsBulkBench({ url: es.url, source });
+    process.stderr.write(`best raw settings: batch=${r.batch} concurrency=${r.concurrency}; ${r.docs} docs; node ${es.url}\n`);
+    console.log(`es-raw-bulk ${Math.round(r.raw)} docs/s`);
+    console.log(`es-store-write ${Math.round(r.store)} docs/s baseline=${Math.round(r.raw)} ratio=${r.ratio.toFixed(2)}`);
+  } finally {
+    await es.stop();
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main().catch((e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  });
+}
