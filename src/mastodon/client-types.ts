@@ -21,7 +21,10 @@ export type KeyStatus = 'live' | 'suspended' | 'disabled' | 'revoked' | 'invalid
 export interface KeyVerification {
   /** The token itself is valid (not revoked, not unknown). A suspended owner's token is live but blocked. */
   readonly live: boolean;
-  /** `revoked` and `invalid` (unknown or vacuumed) come from the 401 text; `suspended`/`disabled` from 403s. */
+  /**
+   * `revoked` and `invalid` (unknown, vacuumed, or dead for a reason that could not be read) come
+   * from the 401 text; `suspended`/`disabled` (token live but blocked) from 403s.
+   */
   readonly status: KeyStatus;
   /** The token's own scopes (`/oauth/token/info`). */
   readonly scopes: readonly string[];

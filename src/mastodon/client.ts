@@ -122,7 +122,11 @@ export class MastodonClient {
     }
   }
 
-  /** A dead token's 401 text on an Api endpoint says whether it was revoked or is unknown. */
+  /**
+   * A dead token's 401 text on an Api endpoint says whether it was revoked or is unknown. A 403
+   * "login disabled" means the row still resolves to its (suspended) user, so it was revoked.
+   * When the reason cannot be read (rate limit, outage), the token is still dead: `invalid`.
+   */
   private async deadReason(instance: string, token: string): Promise<KeyStatus> {
     try {
       await this.api('verifyKey', instance, token, (r) => r.v1.apps.verifyCredentials.$raw());
@@ -130,7 +134,7 @@ export class MastodonClient {
     } catch (e) {
       const details = (e as { details?: Record<string, unknown> }).details;
       if (details?.status === 401) return details.error === 'The access token was revoked' ? 'revoked' : 'invalid';
-      throw e;
+      return isLoginDisabled(e) ? 'revoked' : 'invalid';
     }
   }
 

@@ -64,6 +64,13 @@ describe('verifyKey', () => {
     expect(await client.verifyKey({ instance: sim.url, token })).toMatchObject({ live: false, status, scopes: [] });
   });
 
+  it('a revoked token of a suspended owner is still reported revoked (suspension is checked first)', async () => {
+    const token = sim.issueUserToken(app, user, ['read']).token;
+    sim.state.revokeToken(sim.state.findToken(token)!);
+    sim.state.accountOf(user).suspendedAt = new Date();
+    expect(await client.verifyKey({ instance: sim.url, token })).toMatchObject({ live: false, status: 'revoked' });
+  });
+
   it('suspended and disabled owners: the token is live but blocked', async () => {
     const token = sim.issueUserToken(app, user, ['read']).token;
     user.disabled = true;
