@@ -235,10 +235,15 @@ export class FileTailSource implements Source {
       if (current.has(cp.fileId)) continue;
       const found = await findInode(dirname(cp.path), cp.fileId);
       if (!found || !(await sameFile(found, cp.head, cp.headLen, cp.offset))) continue;
-      const f = await TailedFile.open(cp.fileId, found, cp.offset, this.config.max_line_bytes * 4 + 65_536);
-      f.rotated = true;
-      this.files.set(cp.fileId, f);
-      this.deps.logger.info({ source: this.id, path: found, offset: cp.offset }, 'resuming a file rotated while stopped');
+      try {
+        const f = await TailedFile.open(cp.fileId, found, cp.offset, this.config.max_line_bytes * 4 + 65_536);
+        f.rotated = true;
+        this.files.set(cp.fileId, f);
+        this.deps.logger.info({ source: this.id, path: found, offset: cp.offset }, 'resuming a file rotated while stopped');
+      } catch (e) {
+        this.deps.metrics.errors.inc({ component: 'file-tail', stage: 'open' });
+        this.deps.logger.warn({ source: this.id, path: found, err: errorMessage(e) }, 'cannot reopen a file rotated while stopped; its remaining lines are skipped');
+      }
     }
   }
 
