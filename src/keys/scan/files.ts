@@ -1,4 +1,4 @@
-import { lstat, open, readdir } from 'node:fs/promises';
+import { lstat, open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /**
@@ -26,10 +26,11 @@ export function isBinary(buf: Buffer): boolean {
   return buf.subarray(0, SNIFF_BYTES).includes(0);
 }
 
-async function* walk(path: string, skips: FileSkips): AsyncGenerator<string> {
+async function* walk(path: string, skips: FileSkips, isRoot = false): AsyncGenerator<string> {
   let st;
   try {
-    st = await lstat(path);
+    // A PATH the user named is followed even if it is a symlink; links inside the tree are not.
+    st = isRoot ? await stat(path) : await lstat(path);
   } catch {
     skips.unreadable++;
     return;
@@ -80,7 +81,7 @@ async function readText(path: string, maxBytes: number, skips: FileSkips): Promi
 /** Text files under `roots`, in a stable order. */
 export async function* textFiles(roots: readonly string[], maxBytes: number, skips: FileSkips): AsyncGenerator<TextFile> {
   for (const root of roots) {
-    for await (const path of walk(root, skips)) {
+    for await (const path of walk(root, skips, true)) {
       const file = await readText(path, maxBytes, skips);
       if (file) yield file;
     }

@@ -41,8 +41,7 @@ export interface ScanReport {
 
 export const DEFAULT_MAX_BYTES = 5 * 1024 * 1024;
 
-async function scanGit(root: string, options: ScanOptions, scanText: ReturnType<typeof createTextScanner>, report: ScanReport): Promise<Hit[]> {
-  const repo = await gitTopLevel(root);
+async function scanGit(repo: string, options: ScanOptions, scanText: ReturnType<typeof createTextScanner>, report: ScanReport): Promise<Hit[]> {
   const hits: Hit[] = [];
   for await (const blob of gitBlobs(repo, options.maxBytes, report.skipped)) {
     report.scanned.git_blobs++;
@@ -85,7 +84,12 @@ export async function scan(options: ScanOptions, deps: ScanDeps): Promise<ScanRe
     report.scanned.bytes += file.bytes;
     hits.push(...scanText(file.text, { source: 'file', path: file.path }));
   }
-  if (options.git) for (const root of options.paths) hits.push(...(await scanGit(root, options, scanText, report)));
+  if (options.git) {
+    // Several PATHs in one repository share one history: scan it once.
+    const repos = new Set<string>();
+    for (const root of options.paths) repos.add(await gitTopLevel(root));
+    for (const repo of repos) hits.push(...(await scanGit(repo, options, scanText, report)));
+  }
   if (options.env) {
     for (const [name, value] of Object.entries(options.environment ?? process.env)) {
       if (value === undefined) continue;

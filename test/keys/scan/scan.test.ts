@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createFingerprinter, fingerprint } from '../../../src/core/fingerprint.js';
@@ -51,6 +51,17 @@ describe('scan files', () => {
     expect(JSON.stringify(report)).not.toContain(token);
   });
 
+  it('follows a symlink given as PATH but not symlinks inside the tree', async () => {
+    const token = fakeToken();
+    const real = tempHome('tg-scan-real-');
+    writeFileSync(join(real, 'a.txt'), token);
+    const root = tempHome('tg-scan-links-');
+    symlinkSync(real, join(root, 'inner-link'));
+    expect((await scan({ ...OPTIONS, paths: [root] }, deps(token))).findings).toEqual([]);
+    const viaLink = await scan({ ...OPTIONS, paths: [join(root, 'inner-link')] }, deps(token));
+    expect(viaLink.findings.map((f) => f.path)).toEqual([join(root, 'inner-link', 'a.txt')]);
+  });
+
   it('reports nothing for a clean tree', async () => {
     const root = tempHome('tg-scan-');
     writeFileSync(join(root, 'a.md'), `# docs\nhash: ${'a'.repeat(43)}\n`);
@@ -96,6 +107,21 @@ describe('scan --git', () => {
     expect(other).toMatchObject({ source: 'git', path: '.env', line: 3, key_id: null, confidence: 'high', instance: 'https://social.example', commit: leakCommit });
     expect(JSON.stringify(report)).not.toContain(token);
     expect(JSON.stringify(report)).not.toContain(unmanaged);
+  });
+
+  it('scans a repository once when several PATHs lie in it', async () => {
+    const token = fakeToken();
+    const repo = tempHome('tg-scan-git2-');
+    git(repo, 'init', '-q', '-b', 'main');
+    mkdirSync(join(repo, 'a'));
+    mkdirSync(join(repo, 'b'));
+    writeFileSync(join(repo, 'a', 'x.txt'), `${token}\n`);
+    writeFileSync(join(repo, 'b', 'y.txt'), 'clean\n');
+    git(repo, 'add', '.');
+    git(repo, 'commit', '-q', '-m', 'one');
+    const report = await scan({ ...OPTIONS, paths: [join(repo, 'a'), join(repo, 'b')], git: true }, deps(token));
+    expect(report.findings.filter((f) => f.source === 'git').map((f) => f.path)).toEqual(['a/x.txt']);
+    expect(report.findings.filter((f) => f.source === 'file')).toHaveLength(1);
   });
 
   it('refuses a path outside a repository with a usage error', async () => {
