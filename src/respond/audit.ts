@@ -186,12 +186,6 @@ export class AuditLog {
     return (this.db.prepare(sql).all(...args, filter.limit ?? 100) as Row[]).map(rowToRecord);
   }
 
-  /** Re-sign the anchor over the current head (after TUSKGUARD_AUDIT_KEY was first configured). */
-  reanchor(): void {
-    const head = this.head();
-    if (head) this.writeAnchor(head);
-  }
-
   /**
    * Send records not yet mirrored to the store, in batches; on failure the high-water mark
    * stays and the next append or flush catches up. Resolves with the number mirrored.

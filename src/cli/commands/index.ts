@@ -17,4 +17,5 @@ export const COMMANDS: ReadonlyArray<() => Promise<CommandModule>> = [
   () => import('./keys.js'),
   () => import('./vault.js'),
   () => import('./scan.js'),
+  () => import('./audit.js'),
 ];
