@@ -1,7 +1,8 @@
+import { isIP } from 'node:net';
 import type { Event } from '../core/event.js';
 import { TuskguardError } from '../core/errors.js';
 import type { Finding } from '../core/finding.js';
-import type { ActionRecord, RouteUsage, TimeRange, WriteFailure } from './types.js';
+import type { ActionRecord, EventQuery, RouteUsage, TimeRange, WriteFailure } from './types.js';
 
 /**
  * Rules both store implementations share, so the conformance suite sees one behaviour:
@@ -29,6 +30,18 @@ export function rangeMs(range: TimeRange): { from: number | null; to: number | n
     from: range.from === undefined ? null : boundMs(range.from, 'from'),
     to: range.to === undefined ? null : boundMs(range.to, 'to'),
   };
+}
+
+/**
+ * Filter values both stores must read the same way: an address that is not an IP is a usage
+ * error (Elasticsearch would refuse it; SQLite would silently match nothing).
+ */
+export function checkEventQuery(q: EventQuery): void {
+  if (q.sourceIp !== undefined && isIP(q.sourceIp) === 0) {
+    throw new TuskguardError('USAGE', `source ip ${JSON.stringify(q.sourceIp)} is not an IP address`, {
+      hint: 'pass an IPv4 or IPv6 address, such as 203.0.113.7 or 2001:db8::1',
+    });
+  }
 }
 
 /** Default 100, at most 10,000; a negative or fractional limit is a usage error. */

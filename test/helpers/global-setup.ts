@@ -36,7 +36,7 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   const found = (await fromEnv(tried)) ?? (await fromContainer(tried)) ?? (await fromMaven(tried));
   if (!found) {
     const reason = `no Elasticsearch: ${tried.join('; ')}`;
-    if (process.env.CI) {
+    if (inCi()) {
       throw new Error(`${reason}\nCI requires a real Elasticsearch: set ES_URL, provide a container runtime, or fix .ci/es/start`);
     }
     banner(`Elasticsearch tests SKIPPED — ${reason}`);
@@ -48,6 +48,12 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   project.provide('esUrl', found.url);
   console.error(`global-setup: Elasticsearch at ${found.url} (${found.via})`);
   return found.stop;
+}
+
+/** `CI` set to anything but empty, `0` or `false`. */
+function inCi(): boolean {
+  const ci = (process.env.CI ?? '').trim().toLowerCase();
+  return ci !== '' && ci !== '0' && ci !== 'false';
 }
 
 /** True when any selected test file imports helpers/elasticsearch (or when that cannot be told). */

@@ -204,10 +204,17 @@ export function defineStoreConformance(name: string, target: ConformanceTarget):
       expect(await store.countEvents({})).toBe(1);
     });
 
-    it('rejects an unreadable time bound with a usage error', async () => {
+    it('rejects an unreadable time bound, a bad limit or a non-IP address with a usage error', async () => {
       const store = await fresh();
-      const error = await store.searchEvents({ from: 'last tuesday' }).catch((e: unknown) => e);
-      expect(isTuskguardError(error) && error.code).toBe('USAGE');
+      const code = async (p: Promise<unknown>) => {
+        const error = await p.then(() => null, (e: unknown) => e);
+        return isTuskguardError(error) ? error.code : error;
+      };
+      expect(await code(store.searchEvents({ from: 'last tuesday' }))).toBe('USAGE');
+      expect(await code(store.countEvents({ to: '2026-13-45' }))).toBe('USAGE');
+      expect(await code(store.searchEvents({ limit: -1 }))).toBe('USAGE');
+      expect(await code(store.searchEvents({ sourceIp: '203.0.113.0/24' }))).toBe('USAGE');
+      expect(await code(store.countEvents({ sourceIp: 'not-an-ip' }))).toBe('USAGE');
     });
   });
 }

@@ -1,5 +1,5 @@
 import type { estypes } from '@elastic/elasticsearch';
-import { normalizeScopes, rangeMs } from '../query.js';
+import { checkEventQuery, normalizeScopes, rangeMs } from '../query.js';
 import type { EventQuery, FindingQuery, RouteUsage, TimeRange } from '../types.js';
 
 /** Query bodies for the store's reads; `filter` context only (no scoring is needed anywhere). */
@@ -24,6 +24,7 @@ function bool(filter: Query[]): Query {
 }
 
 export function eventQuery(q: EventQuery): Query {
+  checkEventQuery(q);
   return bool([
     ...range('@timestamp', q),
     ...term('tuskguard.fingerprint', q.fingerprint),

@@ -1,6 +1,5 @@
 import type { Client, estypes } from '@elastic/elasticsearch';
-import type { ElasticsearchStoreConfig } from '../../config/schema.js';
-import { durationMs } from '../../config/schema.js';
+import { durationMs, type ElasticsearchStoreConfig } from '../../config/schema.js';
 import type { Event } from '../../core/event.js';
 import { TuskguardError } from '../../core/errors.js';
 import type { Finding } from '../../core/finding.js';
@@ -247,6 +246,7 @@ export class ElasticsearchStore implements EventStore {
     try {
       return await fn(client);
     } catch (e) {
+      if (e instanceof TuskguardError) throw e;
       this.o.metrics.errors.inc({ component: 'store-elasticsearch', stage: 'read' });
       throw unavailable(e, this.urls, doing);
     }

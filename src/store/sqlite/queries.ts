@@ -1,5 +1,5 @@
 import type { EventQuery, FindingQuery, RouteUsage, TimeRange } from '../types.js';
-import { normalizeScopes, rangeMs } from '../query.js';
+import { checkEventQuery, normalizeScopes, rangeMs } from '../query.js';
 
 /** A WHERE clause and its positional parameters. */
 export interface Where {
@@ -30,6 +30,7 @@ function addEq(parts: string[], params: (string | number)[], column: string, val
 }
 
 export function eventWhere(q: EventQuery): Where {
+  checkEventQuery(q);
   const parts: string[] = [];
   const params: (string | number)[] = [];
   addRange(parts, params, q);
