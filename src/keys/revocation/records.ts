@@ -90,3 +90,8 @@ export function vaultVersions(db: ControlDb, keyId: string): number[] {
     (r) => r.version,
   );
 }
+
+/** Drop one version of a key's secrets (a rotation's replaced or abandoned token). */
+export function deleteVaultVersion(db: ControlDb, keyId: string, version: number): void {
+  db.prepare('DELETE FROM vault_records WHERE record_id = ? AND version = ?').run(keyId, version);
+}

@@ -1,3 +1,4 @@
+import cron from 'node-cron';
 import { z } from 'zod';
 import { targetSchema } from '../distribute/registry.js';
 import { KEY_ID_RE } from '../schema.js';
@@ -50,6 +51,7 @@ export const rotationConfigSchema = z
     grace: duration.default('7d').describe('Longest wait for that silence (the key\'s own rotation.grace wins); then the old key is revoked anyway.'),
     schedule: z
       .string()
+      .refine((e) => cron.validate(e), "not a cron expression (e.g. '*/5 * * * *')")
       .default('*/5 * * * *')
       .describe('cron expression: how often `serve` checks max_age policies and advances waiting rotations.'),
     lock_lease: duration.default('10m').describe('Lease of the per-key lock; a crashed holder loses it after this long.'),
