@@ -61,6 +61,13 @@ type Guard = { result: ActionResult } | { approval: string } | null;
 
 export const AUTOMATIC_ACTOR = 'tuskguard';
 
+/** Close the breaker and record who did it and why (the CLI and the dispatcher share this). */
+export function resetBreakerAudited(safeguards: Safeguards, audit: AuditLog, by: string, reason: string): BreakerState {
+  const before = safeguards.resetBreaker(by, reason);
+  audit.append({ actor: by, action: 'breaker.reset', reason, target: 'revocation-budget', result: 'closed', details: { was_open: before.open, opened_reason: before.reason } });
+  return before;
+}
+
 export class Dispatcher {
   private readonly modules: readonly AnyActionModule[];
   private readonly clock: Clock;
@@ -115,9 +122,7 @@ export class Dispatcher {
 
   /** A person closes the circuit breaker; audited. */
   resetBreaker(by: string, reason: string): BreakerState {
-    const before = this.deps.safeguards.resetBreaker(by, reason);
-    this.deps.audit.append({ actor: by, action: 'breaker.reset', reason, target: 'revocation-budget', result: 'closed', details: { was_open: before.open, opened_reason: before.reason } });
-    return before;
+    return resetBreakerAudited(this.deps.safeguards, this.deps.audit, by, reason);
   }
 
   /** Expire pending approvals past their time; each is audited. Returns how many. */

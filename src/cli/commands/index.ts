@@ -18,4 +18,5 @@ export const COMMANDS: ReadonlyArray<() => Promise<CommandModule>> = [
   () => import('./vault.js'),
   () => import('./scan.js'),
   () => import('./audit.js'),
+  () => import('./respond.js'),
 ];
