@@ -90,10 +90,11 @@ async function main(): Promise<void> {
   const started = Date.now();
   const end = started + minutes * 60_000;
   const timer = setInterval(() => {
-    const rss = process.memoryUsage.rss() / 1_048_576;
+    const mem = process.memoryUsage();
+    const rss = mem.rss / 1_048_576;
     samples.push(rss);
     const lines = seq + Math.floor(seq / 2);
-    process.stderr.write(`t=${Math.round((Date.now() - started) / 1000)}s rss=${rss.toFixed(1)}MB lines=${lines} rate=${Math.round(lines / ((Date.now() - started) / 1000))}/s in_flight=${pipeline.status().inFlightLines}\n`);
+    process.stderr.write(`t=${Math.round((Date.now() - started) / 1000)}s rss=${rss.toFixed(1)}MB heap=${(mem.heapUsed / 1_048_576).toFixed(1)}MB lines=${lines} rate=${Math.round(lines / ((Date.now() - started) / 1000))}/s in_flight=${pipeline.status().inFlightLines}\n`);
   }, sampleMs);
   while (Date.now() < end) {
     const { proxy, mastodon } = batches(500);
