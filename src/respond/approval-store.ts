@@ -47,6 +47,9 @@ export type TokenCheck =
 
 export const MIN_SECRET_LENGTH = 32;
 
+/** `v1.<id>.<decision>.<exp>.<mac>`; bounded parts, so a hostile 10 kB path cannot make it slow. */
+const TOKEN_RE = /^v1\.(?<id>[A-Za-z0-9_-]{1,32})\.(?<decision>approve|deny)\.(?<exp>\d{1,12})\.(?<mac>[A-Za-z0-9_-]{43})$/;
+
 function tokenMac(secret: string, id: string, decision: ApprovalDecision, expSeconds: number): string {
   return createHmac('sha256', secret).update(`tuskguard-approval:v1:${id}:${decision}:${expSeconds}`).digest('base64url');
 }
@@ -154,9 +157,10 @@ export class ApprovalStore {
 
   /** Check a token without using it (the confirmation page). */
   inspect(token: string): TokenCheck {
-    const m = /^v1\.([A-Za-z0-9_-]{1,32})\.(approve|deny)\.(\d{1,12})\.([A-Za-z0-9_-]{43})$/.exec(token);
+    const m = TOKEN_RE.exec(token)?.groups;
     if (!m) return { ok: false, reason: 'malformed' };
-    const [, id, decision, exp, mac] = m as unknown as [string, string, ApprovalDecision, string, string];
+    const { id, exp, mac } = m as { id: string; exp: string; mac: string };
+    const decision = m.decision as ApprovalDecision;
     if (!safeEqual(mac, tokenMac(this.options.secret, id, decision, Number(exp)))) return { ok: false, reason: 'bad-signature' };
     const approval = this.get(id);
     if (!approval) return { ok: false, reason: 'unknown' };

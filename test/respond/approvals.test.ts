@@ -95,6 +95,16 @@ describe('approval flow end to end (app.inject)', () => {
     clock.offset = 0;
   });
 
+  it('refuses hostile input: a 10 kB token, an oversized body', async () => {
+    const { links, h, app } = await setup();
+    const hostile = `v1.${'a'.repeat(32)}.approve.${'9'.repeat(12)}.${'A'.repeat(10_000)}`;
+    expect(h.responder.approvals!.inspect(hostile)).toEqual({ ok: false, reason: 'malformed' });
+    expect((await app.inject({ method: 'GET', url: `/approvals/${hostile}` })).statusCode).toBe(414);
+    const big = await app.inject({ method: 'POST', url: path(links.approveUrl), payload: { by: 'x', note: 'n'.repeat(10_000) } });
+    expect(big.statusCode).toBe(413);
+    expect(h.responder.approvals!.get(links.id)!.status).toBe('pending');
+  });
+
   it('redacts approval tokens from URLs for request logs', () => {
     expect(redactApprovalUrl('/approvals/v1.abc.approve.123.deadbeef?x=1')).toBe('/approvals/[REDACTED]?x=1');
   });
