@@ -100,6 +100,12 @@ function semanticIssues(doc: Parsed, type: RuleType<never>, ruleId: string | und
   return issues;
 }
 
+/** Filter problems of a document that failed the schema, so one run reports them too. */
+function rawFilterIssues(doc: Record<string, unknown>): FilterIssue[] {
+  if (doc.filter === undefined) return [];
+  return compileFilter(doc.filter).issues.map((i) => ({ path: ['filter', ...i.path], message: i.message }));
+}
+
 function expiry(text: string | undefined): number {
   if (!text) return Infinity;
   return Date.parse(text.length === 10 ? `${text}T00:00:00Z` : text);
@@ -130,7 +136,7 @@ export function parseRule(doc: unknown, file = '<inline>', ruleId?: string): Par
   const name = typeName as RuleTypeName;
   const schema = RULE_SCHEMAS[name];
   const parsed = schema.safeParse(doc);
-  if (!parsed.success) return fail(zodIssues(parsed.error, schema.shape));
+  if (!parsed.success) return fail([...zodIssues(parsed.error, schema.shape), ...rawFilterIssues(doc as Record<string, unknown>)]);
   const data = parsed.data as Parsed;
   const type = RULE_TYPES[name] as RuleType<never>;
   const issues = semanticIssues(data, type, ruleId);
