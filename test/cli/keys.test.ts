@@ -1,8 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { fingerprint } from '../../src/core/fingerprint.js';
 import { KeysSandbox, usageEvent } from './keys-helpers.js';
+
+// Each test runs the real CLI several times (a process each); allow for a busy machine.
+vi.setConfig({ testTimeout: 120_000 });
 
 // One sandbox for the whole file: the commands build on each other like a session would.
 const box = new KeysSandbox();

@@ -2,10 +2,13 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { fingerprint } from '../../src/core/fingerprint.js';
 import { startMastodonSim } from '../mastodon-sim/index.js';
 import { KeysSandbox } from './keys-helpers.js';
+
+// Each test runs the real CLI several times (a process each); allow for a busy machine.
+vi.setConfig({ testTimeout: 120_000 });
 
 const box = new KeysSandbox();
 const key = box.item('leaky-bot');

@@ -1,8 +1,11 @@
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { KeysSandbox } from './keys-helpers.js';
+
+// Each test runs the real CLI several times (a process each); allow for a busy machine.
+vi.setConfig({ testTimeout: 120_000 });
 
 const box = new KeysSandbox();
 const original = box.masterKey;
