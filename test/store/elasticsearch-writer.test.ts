@@ -123,4 +123,23 @@ describe.skipIf(!url)(`Elasticsearch bulk writer against a real node${url ? '' :
     await store.refresh();
     expect(await store.countEvents({})).toBe(1_600);
   });
+
+  it('sends up to `concurrency` bulks at once without waiting for a timer, and batches what queues behind them', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const { proxy, store } = await viaProxy(
+      { bulk: (n) => (n < 2 ? { kind: 'hold', until: gate } : { kind: 'pass' }) },
+      { bulk: { max_docs: 1_000, concurrency: 2, flush_interval: '1h' } },
+    );
+    await store.init();
+    const first = [store.writeEvents(events(10, 0)), store.writeEvents(events(10, 10))];
+    const queued = [store.writeEvents(events(10, 20)), store.writeEvents(events(10, 30)), store.writeEvents(events(10, 40))];
+    for (let i = 0; i < 100 && proxy.bulks.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(proxy.bulks.map((b) => b.items)).toEqual([10, 10]);
+    release();
+    const results = await Promise.all([...first, ...queued]);
+    expect(results.map((r) => r.written)).toEqual([10, 10, 10, 10, 10]);
+    // The three calls that queued behind the busy slots went out together.
+    expect(proxy.bulks.map((b) => b.items)).toEqual([10, 10, 30]);
+  });
 });

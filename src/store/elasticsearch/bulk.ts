@@ -13,7 +13,6 @@ export interface BulkWriterOptions {
   urls: readonly string[];
   maxDocs: number;
   maxBytes: number;
-  flushIntervalMs: number;
   concurrency: number;
   maxRetries: number;
   /** Backpressure: `submit` waits while this many documents are queued or in flight. */
@@ -34,23 +33,21 @@ interface ItemResult {
 }
 
 /**
- * Bulk indexing with bounded memory. Documents queue as ready NDJSON; a batch is cut when it
- * reaches `maxDocs` or `maxBytes`, when its oldest document has waited `flushIntervalMs`, or at
- * once when nothing is in flight (an idle cluster should not wait for a timer; a busy one lets
- * the queue fill into full batches). Up to `concurrency` bulks run at a time; a failed request
- * (no answer, 429, 5xx) or a retryable item (429/50x in a 200 answer) is retried with
- * exponential backoff and jitter; other item failures are permanent and reported, not retried.
+ * Bulk indexing with bounded memory. Documents queue as ready NDJSON; whenever one of the
+ * `concurrency` bulk slots is free, the queue's head is sent as one batch of at most `maxDocs`
+ * documents and `maxBytes` bytes. Nothing lingers on a timer: an idle slot sends at once (the
+ * pipeline already batches by time, and detection waits on the acknowledgement), while under
+ * load the queue fills behind the busy slots, so batches grow to the caps by themselves.
+ * A failed request (no answer, 429, 5xx) or a retryable item (429/50x in a 200 answer) is
+ * retried with exponential backoff and jitter, holding its slot (that is the backpressure);
+ * other item failures are permanent and reported, not retried.
  */
 export class BulkWriter {
   private queue: BulkItem[] = [];
-  private queuedBytes = 0;
   /** Queued plus in-flight documents: what backpressure bounds. */
   private buffered = 0;
   private active = 0;
   private blocked = 0;
-  private timer: NodeJS.Timeout | null = null;
-  private oldest = 0;
-  private closing = false;
   private waiters: (() => void)[] = [];
 
   constructor(private readonly o: BulkWriterOptions) {}
@@ -82,20 +79,16 @@ export class BulkWriter {
 
   /** Send everything queued, wait for every bulk and every blocked submit to finish. */
   async drain(): Promise<void> {
-    this.closing = true;
     this.pump();
     while (this.buffered > 0 || this.active > 0 || this.blocked > 0) {
       await new Promise<void>((resolve) => this.waiters.push(resolve));
       this.pump();
     }
-    this.closing = false;
   }
 
   private push(item: BulkItem, ticket: Ticket): void {
     item.ticket = ticket;
-    if (this.queue.length === 0) this.oldest = Date.now();
     this.queue.push(item);
-    this.queuedBytes += item.bytes;
     this.buffered++;
   }
 
@@ -114,9 +107,6 @@ export class BulkWriter {
 
   private pump(): void {
     while (this.active < this.o.concurrency && this.queue.length > 0) {
-      const full = this.queue.length >= this.o.maxDocs || this.queuedBytes >= this.o.maxBytes;
-      const due = Date.now() - this.oldest >= this.o.flushIntervalMs;
-      if (!(full || due || this.closing || this.active === 0)) break;
       const batch = this.cut();
       this.active++;
       void this.send(batch).finally(() => {
@@ -126,18 +116,6 @@ export class BulkWriter {
         this.pump();
       });
     }
-    this.arm();
-  }
-
-  /** A timer for the flush interval while documents wait and no bulk will pick them up sooner. */
-  private arm(): void {
-    if (this.queue.length === 0 || this.timer) return;
-    const wait = Math.max(0, this.o.flushIntervalMs - (Date.now() - this.oldest));
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.pump();
-    }, wait);
-    this.timer.unref();
   }
 
   private cut(): BulkItem[] {
@@ -150,8 +128,6 @@ export class BulkWriter {
       n++;
     }
     const batch = this.queue.splice(0, n);
-    this.queuedBytes -= bytes;
-    this.oldest = Date.now();
     return batch;
   }
 

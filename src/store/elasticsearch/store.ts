@@ -79,7 +79,6 @@ export class ElasticsearchStore implements EventStore {
       urls: this.urls,
       maxDocs: bulk.max_docs,
       maxBytes: bulk.max_bytes,
-      flushIntervalMs: durationMs(bulk.flush_interval),
       concurrency: bulk.concurrency,
       maxRetries: bulk.max_retries,
       maxBufferedDocs: bulk.max_buffered_docs,
