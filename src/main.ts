@@ -190,7 +190,8 @@ function announce(logger: Logger, loaded: LoadedConfig, url: string, sources: re
   }
 }
 
-function scheduleRetention(store: EventStore, logger: Logger, metrics: Metrics): ScheduledTask {
+/** Run `store.applyRetention` on RETENTION_SCHEDULE; failures are counted and logged, never fatal. */
+export function scheduleRetention(store: EventStore, logger: Logger, metrics: Metrics): ScheduledTask {
   return cron.schedule(
     RETENTION_SCHEDULE,
     async () => {
