@@ -1,4 +1,4 @@
-import { errorMessage } from '../../core/errors.js';
+import { TuskguardError, errorMessage } from '../../core/errors.js';
 import { setKeyStatus } from '../revocation/records.js';
 import type { KeyRecord } from '../schema.js';
 import type { KeySecrets } from '../vault.js';
@@ -44,6 +44,8 @@ export class RotationEngine {
       for (let i = 0; i < 12; i++) {
         const r = this.core.store.get(id)!;
         if (TERMINAL_STATES.has(r.state)) return r;
+        // A holder that stalled past its lease may have lost the key to another process: stop writing.
+        if (!this.locks.renew(keyId, this.owner, this.leaseMs)) throw lostLock(keyId);
         if ((await this.step(r)) === 'wait') break;
       }
       return this.core.store.get(id)!;
@@ -69,6 +71,7 @@ export class RotationEngine {
           return 'wait';
       }
     } catch (e) {
+      if (this.locks.holder(r.key_id)?.owner !== this.owner) throw lostLock(r.key_id);
       beginRollback(this.core, r, errorMessage(e));
       return 'continue';
     }
@@ -156,4 +159,10 @@ export class RotationEngine {
     })();
     return 'continue';
   }
+}
+
+function lostLock(keyId: string): TuskguardError {
+  return new TuskguardError('ROTATION_BUSY', `lost the lock on ${keyId} (lease expired); another process continues the rotation`, {
+    hint: 'raise rotation.lock_lease if steps (targets, the site command) take longer than it',
+  });
 }
