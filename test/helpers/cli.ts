@@ -1,8 +1,11 @@
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const ENTRY = fileURLToPath(new URL('../../src/cli/index.ts', import.meta.url));
+// Absolute loader URL, so `cwd` may be any directory (a bare `tsx` resolves from cwd).
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 export interface CliResult {
   code: number;
@@ -19,7 +22,7 @@ export function runCli(
   options: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string; timeoutMs?: number } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], {
+    const child = spawn(process.execPath, ['--import', TSX, ENTRY, ...args], {
       cwd: options.cwd ?? ROOT,
       env: { ...process.env, NODE_NO_WARNINGS: '1', ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
