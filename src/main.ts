@@ -14,7 +14,7 @@ import { DeadLetter } from './ingest/dead-letter.js';
 import { createEnricher } from './ingest/enrich/index.js';
 import { RequestJoiner } from './ingest/join.js';
 import { getParser } from './ingest/parsers/registry.js';
-import { Pipeline } from './ingest/pipeline.js';
+import { type EventListener, Pipeline } from './ingest/pipeline.js';
 import { type BuiltSource, buildSource } from './ingest/sources/registry.js';
 import { loadKeyLookup } from './keys/lookup.js';
 import { type ControlDb, openControlDb } from './store/control.js';
@@ -31,6 +31,8 @@ export interface ServiceOptions {
   logger: Logger;
   metrics?: Metrics;
   env?: NodeJS.ProcessEnv;
+  /** Consumers of stored events (the detection engine), subscribed before any source starts. */
+  listeners?: readonly EventListener[];
 }
 
 export interface Service {
@@ -107,6 +109,7 @@ export async function createIngestCore(
       time: opts.time,
       ...(opts.retry ? { retry: opts.retry } : {}),
     });
+    for (const listener of opts.listeners ?? []) pipeline.onEvents(listener);
     return { store, pipeline, deadLetter, fingerprint };
   } catch (e) {
     await store.close();

@@ -20,7 +20,14 @@ describe('startService', () => {
       '  - { type: http-push, id: push, format: combined, path: /push, token_env: MAIN_TEST_TOKEN }',
     ].join('\n'));
     writeFileSync(log, '203.0.113.9 - - [02/Nov/2026:14:03:05 +0000] "GET /api/v1/timelines/home HTTP/1.1" 200 512 "-" "Tusky/25.2"\n');
-    const service = await startService({ loaded: loadConfig(join(dir, 'tuskguard.yaml')), logger: silentLogger, metrics: new Metrics(), env: { MAIN_TEST_TOKEN: 'main-test-token-123456' } });
+    const seen: string[] = [];
+    const service = await startService({
+      loaded: loadConfig(join(dir, 'tuskguard.yaml')),
+      logger: silentLogger,
+      metrics: new Metrics(),
+      env: { MAIN_TEST_TOKEN: 'main-test-token-123456' },
+      listeners: [(events) => void seen.push(...events.map((e) => e['event.id']))],
+    });
     try {
       const push = await fetch(`${service.url}/push`, {
         method: 'POST',
@@ -31,6 +38,7 @@ describe('startService', () => {
       for (let i = 0; i < 100 && (await service.store.countEvents({})) < 2; i++) await new Promise((r) => setTimeout(r, 50));
       const events = await service.store.searchEvents({});
       expect(events.map((e) => e['url.path']).sort()).toEqual(['/api/v1/notifications', '/api/v1/timelines/home']);
+      expect(seen.sort()).toEqual(events.map((e) => e['event.id']).sort()); // the detection hook saw each stored event
       expect(events.find((e) => e['url.path'] === '/api/v1/timelines/home')?.['mastodon.route']).toMatch(/timelines\/home/);
       const health = await (await fetch(`${service.url}/healthz`)).json();
       expect(health).toMatchObject({ ok: true, sources: [{ id: 'edge', running: true }, { id: 'push', running: true }] });
