@@ -16,6 +16,11 @@ export interface AppOptions {
   health: () => Promise<HealthReport>;
   /** One entry per http-push source (its own path, token and body limit). */
   pushSources: readonly HttpPushOptions[];
+  /**
+   * More route plugins mounted after the core routes (e.g. routes/oauth-callback.ts once the
+   * composition root wires key rotation), each in its own encapsulated context.
+   */
+  routes?: ReadonlyArray<(app: FastifyInstance) => Promise<void>>;
 }
 
 export const app: FastifyPluginAsync<AppOptions> = async (instance, opts) => {
@@ -23,6 +28,7 @@ export const app: FastifyPluginAsync<AppOptions> = async (instance, opts) => {
   await instance.register(healthRoutes, { health: opts.health });
   await instance.register(metricsRoutes, { metrics: opts.metrics });
   for (const push of opts.pushSources) await instance.register(httpPushRoutes, push);
+  for (const mount of opts.routes ?? []) await instance.register(async (scope) => mount(scope));
 };
 
 /**

@@ -60,4 +60,25 @@ describe('api app', () => {
     expect(out).toContain('access_token=[REDACTED]');
     expect(out).not.toContain('SECRETSECRETSECRET');
   });
+
+  it('mounts extra route plugins with the shared JSON error shape', async () => {
+    const app = await buildApp({
+      metrics: new Metrics(),
+      health: async () => healthy,
+      pushSources: [],
+      routes: [
+        async (scope) => {
+          scope.get('/extra', { schema: { response: { 200: { type: 'object', properties: { ok: { type: 'boolean' } } } } } }, async () => ({ ok: true }));
+          scope.get('/extra/fail', async () => {
+            throw Object.assign(new Error('bad input'), { statusCode: 422 });
+          });
+        },
+      ],
+    });
+    expect((await app.inject({ method: 'GET', url: '/extra' })).json()).toEqual({ ok: true });
+    const fail = await app.inject({ method: 'GET', url: '/extra/fail' });
+    expect(fail.statusCode).toBe(422);
+    expect(fail.json()).toEqual({ error: { code: 'BAD_REQUEST', message: 'bad input' } });
+    await app.close();
+  });
 });
