@@ -2,7 +2,7 @@
  * Elasticsearch ingest: the store's write path against the raw `_bulk` ceiling, same node, same
  * run, same documents (issue 2: the store must reach at least 80% of the ceiling).
  *
- *   npx tsx bench/es-bulk.ts [--events N] [--es-url URL] [--events-from MODULE]
+ *   npx tsx bench/es-bulk.ts [--events N] [--es-url URL] [--events-from MODULE] [--rounds R] [--probe-docs N]
  *
  * (a) es-raw-bulk: the events serialised to NDJSON beforehand, sent with the client's bulk at
  *     the best batch size and concurrency of a small grid (so the ceiling is a real ceiling);
@@ -183,14 +183,20 @@ export function syntheticSource(n: number, batch = 1_000): EventSource {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { events: { type: 'string', default: '100000' }, 'es-url': { type: 'string' }, 'events-from': { type: 'string' } },
+    options: {
+      events: { type: 'string', default: '100000' },
+      'es-url': { type: 'string' },
+      'events-from': { type: 'string' },
+      rounds: { type: 'string', default: '2' },
+      'probe-docs': { type: 'string', default: '20000' },
+    },
   });
   const es = await ensureElasticsearch(values['es-url']);
   try {
     const source: EventSource = values['events-from']
       ? ((await import(pathToFileURL(values['events-from']).href)) as { default: EventSource }).default
       : syntheticSource(Number(values.events));
-    const r = await runEsBulkBench({ url: es.url, source });
+    const r = await runEsBulkBench({ url: es.url, source, rounds: Number(values.rounds), probeDocs: Number(values['probe-docs']) });
     process.stderr.write(`best raw settings: batch=${r.batch} concurrency=${r.concurrency}; ${r.docs} docs; node ${es.url}\n`);
     console.log(`es-raw-bulk ${Math.round(r.raw)} docs/s`);
     console.log(`es-store-write ${Math.round(r.store)} docs/s baseline=${Math.round(r.raw)} ratio=${r.ratio.toFixed(2)}`);
