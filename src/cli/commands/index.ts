@@ -19,4 +19,5 @@ export const COMMANDS: ReadonlyArray<() => Promise<CommandModule>> = [
   () => import('./scan.js'),
   () => import('./audit.js'),
   () => import('./respond.js'),
+  () => import('./replay.js'),
 ];

@@ -1,0 +1,60 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { openKeysDb } from '../keys/db.js';
+import { KeyInventory } from '../keys/inventory.js';
+import type { KeyRecord } from '../keys/schema.js';
+import type { KeyInfo as RespondKeyInfo, KeyInfoLookup } from '../respond/types.js';
+import { type KeyInfo, StaticKeyLookup } from './keys.js';
+
+/**
+ * The managed keys as detection and response need them during a replay, read once from the
+ * key inventory under `home` (filled by `tuskguard keys import`). Fingerprints were computed
+ * at import, so nothing is decrypted and no master key is needed; only the pepper is checked,
+ * because fingerprints made under another pepper would silently match nothing.
+ */
+export interface ReplayKeys {
+  /** Fingerprint → key id, status (as of event time), scopes: for enrichment and the engine. */
+  lookup: StaticKeyLookup;
+  /** Key id → metadata, for the responder's policy matching. */
+  info: KeyInfoLookup;
+  /** How many managed keys were loaded. */
+  count: number;
+}
+
+/** What detection knows of one inventory record (the status takes effect at status_changed_at). */
+export function detectionEntry(k: KeyRecord): KeyInfo & { fingerprint: string } {
+  const entry: KeyInfo & { fingerprint: string } = { fingerprint: k.fingerprint, keyId: k.id, status: k.status, scopes: k.scopes };
+  if (k.status !== 'active') entry.since = Date.parse(k.status_changed_at);
+  return entry;
+}
+
+function respondInfo(k: KeyRecord): RespondKeyInfo {
+  return { id: k.id, scopes: k.scopes, labels: k.labels, kind: k.kind, owner: k.owner, fingerprint: k.fingerprint };
+}
+
+/**
+ * Load the inventory of `home`. Throws KEY_FINGERPRINTS_STALE when `pepper` is not the one the
+ * fingerprints were made with; without a pepper (or without a control DB) no key is known, and
+ * findings then carry fingerprints only.
+ */
+export function loadReplayKeys(home: string, pepper: string | null): ReplayKeys {
+  if (pepper === null || !existsSync(join(home, 'control.db'))) return fromRecords([]);
+  const db = openKeysDb(home);
+  try {
+    const inventory = new KeyInventory(db);
+    inventory.assertPepper(pepper);
+    return fromRecords(inventory.list());
+  } finally {
+    db.close();
+  }
+}
+
+/** Build both lookups from inventory records (exported for tests and benchmarks). */
+export function fromRecords(records: readonly KeyRecord[]): ReplayKeys {
+  const byId = new Map(records.map((k) => [k.id, respondInfo(k)]));
+  return {
+    lookup: new StaticKeyLookup(records.map(detectionEntry)),
+    info: { get: (id) => byId.get(id) ?? null },
+    count: records.length,
+  };
+}
