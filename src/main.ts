@@ -16,7 +16,7 @@ import { RequestJoiner } from './ingest/join.js';
 import { getParser } from './ingest/parsers/registry.js';
 import { type EventListener, Pipeline } from './ingest/pipeline.js';
 import { type BuiltSource, buildSource } from './ingest/sources/registry.js';
-import { loadKeyLookup } from './keys/lookup.js';
+import { loadKeyLookup, type ManagedKeyLookup } from './keys/lookup.js';
 import { type ControlDb, openControlDb } from './store/control.js';
 import { createStore } from './store/index.js';
 import type { EventStore } from './store/types.js';
@@ -52,7 +52,12 @@ export interface IngestCore {
   pipeline: Pipeline;
   deadLetter: DeadLetter;
   fingerprint: Fingerprinter | null;
+  /** Fingerprint → key id index; `serve` reloads it so keys imported while running are seen. */
+  keyLookup: ManagedKeyLookup | null;
 }
+
+/** How often a running service re-reads the key index (a cheap indexed read of the control DB). */
+const KEY_LOOKUP_RELOAD_MS = 30_000;
 
 /** Lines between a source and the store, on top of those waiting in the joiner. */
 const IN_FLIGHT_LINES = 20_000;
@@ -87,8 +92,9 @@ export async function createIngestCore(
   }
   const store = await createStore(loaded, { metrics, logger });
   try {
+    const keyLookup = pepper ? loadKeyLookup(home, pepper) : null;
     const enricher = await createEnricher({
-      ...(pepper ? { keyLookup: loadKeyLookup(home, pepper) } : {}),
+      ...(keyLookup ? { keyLookup } : {}),
       ...(config.enrich.geo_mmdb ? { geoMmdb: config.enrich.geo_mmdb } : {}),
       ...(config.enrich.asn_mmdb ? { asnMmdb: config.enrich.asn_mmdb } : {}),
       ...(config.enrich.endpoint_scopes ? { endpointScopesFile: config.enrich.endpoint_scopes } : {}),
@@ -110,7 +116,7 @@ export async function createIngestCore(
       ...(opts.retry ? { retry: opts.retry } : {}),
     });
     for (const listener of opts.listeners ?? []) pipeline.onEvents(listener);
-    return { store, pipeline, deadLetter, fingerprint };
+    return { store, pipeline, deadLetter, fingerprint, keyLookup };
   } catch (e) {
     await store.close();
     throw e;
@@ -135,8 +141,13 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     for (const s of sources) await s.source.start(core.pipeline);
     announce(logger, loaded, url, sources);
     const retention = scheduleRetention(core.store, logger, metrics);
+    const reload = core.keyLookup ? setInterval(() => reloadKeys(core.keyLookup!, logger, metrics), KEY_LOOKUP_RELOAD_MS) : null;
+    reload?.unref();
     const db = control;
-    return { url, app, pipeline: core.pipeline, store: core.store, sources, close: () => shutdown(core, sources, app, retention, db, logger) };
+    return { url, app, pipeline: core.pipeline, store: core.store, sources, close: () => {
+        if (reload) clearInterval(reload);
+        return shutdown(core, sources, app, retention, db, logger);
+      } };
   } catch (e) {
     control?.close();
     await core.pipeline.stop().catch(() => undefined);
@@ -164,6 +175,16 @@ async function shutdown(core: IngestCore, sources: readonly BuiltSource[], app: 
   await core.store.close();
   control.close();
   logger.info({}, 'stopped');
+}
+
+function reloadKeys(lookup: ManagedKeyLookup, logger: Logger, metrics: Metrics): void {
+  try {
+    lookup.reload();
+  } catch (e) {
+    // Keep the previous index: a transient read error must not detach events from their keys.
+    metrics.errors.inc({ component: 'keys', stage: 'reload' });
+    logger.warn({ err: errorMessage(e) }, 'could not reload the key index; keeping the previous one');
+  }
 }
 
 /** Ids and http-push paths must be unique: offsets and routes are keyed by them. */
