@@ -22,7 +22,8 @@ export function startRotationScheduler(service: RotationService, expression: str
       hint: "e.g. '*/5 * * * *' (every 5 minutes)",
     });
   }
-  const runOnce = async (): Promise<void> => {
+  let current: Promise<void> = Promise.resolve();
+  const tick = async (): Promise<void> => {
     try {
       const r = await service.tick();
       if (r.started.length > 0 || r.errors > 0) logger.info({ ...r }, 'rotation scheduler tick');
@@ -30,11 +31,14 @@ export function startRotationScheduler(service: RotationService, expression: str
       logger.error({ error: errorMessage(e) }, 'rotation scheduler tick failed');
     }
   };
+  // Ticks run one after another (a manual runOnce and the cron job included); stop waits for the last.
+  const runOnce = (): Promise<void> => (current = current.then(tick));
   const task: ScheduledTask = cron.schedule(expression, runOnce, { name: `tuskguard-rotation-${process.pid}-${Date.now()}`, noOverlap: true });
   return {
     runOnce,
     async stop() {
       await task.stop();
+      await current;
     },
   };
 }

@@ -97,7 +97,8 @@ describe('vault-kv', () => {
     const d = delivery();
     vault.failWith = typeof fail === 'number' ? fail : null;
     const cfg = fail === 'down' ? config({ url: 'http://127.0.0.1:9' }) : config();
-    const e = await new VaultKvTarget(cfg, { ...env, ...(env.VT === 'x' ? { VT: vault.token } : {}) }).deliver(d).catch((x: unknown) => x);
+    const given = env as Record<string, string>;
+    const e = await new VaultKvTarget(cfg, { ...given, ...(given.VT === 'x' ? { VT: vault.token } : {}) }).deliver(d).catch((x: unknown) => x);
     vault.failWith = null;
     expect(e).toMatchObject({ code: 'DISTRIBUTION_FAILED' });
     expect((e as Error).message).toMatch(message);
