@@ -3,6 +3,8 @@ import { action, configOption, outputOption, type OutputMode } from '../output.j
 import { commandContext } from '../../keys/cli/context.js';
 import { addAction, exportAction, importAction, listAction, refingerprintAction, showAction, type AddFlags } from '../../keys/cli/inventory-commands.js';
 import { reviewAction, type ReviewFlags } from '../../keys/cli/review-command.js';
+import { registerRevokeCommand } from '../../keys/cli/revoke.js';
+import { registerRotateCommands } from '../../keys/cli/rotate.js';
 import { KEY_KINDS, ROTATION_STRATEGIES } from '../../keys/schema.js';
 
 /**
@@ -91,4 +93,7 @@ export function register(program: Command): void {
     .addOption(configOption())
     .addOption(outputOption())
     .action(action(async (opts: Common & ReviewFlags) => reviewAction(commandContext(opts), opts, opts.output)));
+
+  registerRevokeCommand(keys);
+  registerRotateCommands(keys);
 }
