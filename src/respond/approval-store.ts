@@ -4,7 +4,7 @@ import { TuskguardError } from '../core/errors.js';
 import type { Finding } from '../core/finding.js';
 import type { ControlDb } from '../store/control.js';
 import { safeEqual } from './canonical.js';
-import { ensureRespondSchema } from './db.js';
+import { ensureRespondSchema, statementCache } from './db.js';
 import type { PolicyAction } from './policies.js';
 import type { ApprovalLinks } from './types.js';
 
@@ -101,6 +101,7 @@ function toApproval(r: Row): Approval {
 }
 
 export class ApprovalStore {
+  private readonly sql: ReturnType<typeof statementCache>;
   private readonly clock: Clock;
 
   constructor(
@@ -113,6 +114,7 @@ export class ApprovalStore {
       });
     }
     ensureRespondSchema(db);
+    this.sql = statementCache(db);
     this.clock = options.clock ?? systemClock;
   }
 
@@ -122,8 +124,7 @@ export class ApprovalStore {
     const now = this.clock.now();
     // Whole seconds, so the expiry in the token and in the row are the same instant.
     const expiresAt = Math.floor((now + this.options.ttlMs) / 1000) * 1000;
-    this.db
-      .prepare(
+    this.sql(
         `INSERT INTO respond_approvals (id, status, created_at, expires_at, finding, policy, action, config, key_id, target, reason)
          VALUES (?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
@@ -144,14 +145,14 @@ export class ApprovalStore {
   }
 
   get(id: string): Approval | null {
-    const row = this.db.prepare('SELECT * FROM respond_approvals WHERE id = ?').get(id) as Row | undefined;
+    const row = this.sql('SELECT * FROM respond_approvals WHERE id = ?').get(id) as Row | undefined;
     return row ? toApproval(row) : null;
   }
 
   list(filter: { status?: ApprovalStatus; limit?: number } = {}): Approval[] {
     const where = filter.status ? 'WHERE status = ?' : '';
     const args = filter.status ? [filter.status] : [];
-    const rows = this.db.prepare(`SELECT * FROM respond_approvals ${where} ORDER BY created_at DESC LIMIT ?`).all(...args, filter.limit ?? 100);
+    const rows = this.sql(`SELECT * FROM respond_approvals ${where} ORDER BY created_at DESC LIMIT ?`).all(...args, filter.limit ?? 100);
     return (rows as Row[]).map(toApproval);
   }
 
@@ -175,8 +176,7 @@ export class ApprovalStore {
     if (!check.ok) return check;
     const status: ApprovalStatus = check.decision === 'approve' ? 'approved' : 'denied';
     const now = this.clock.now();
-    const changed = this.db
-      .prepare(
+    const changed = this.sql(
         `UPDATE respond_approvals SET status = ?, decided_at = ?, decided_by = ?, note = ?
          WHERE id = ? AND status = 'pending' AND expires_at > ?`,
       )
@@ -188,8 +188,7 @@ export class ApprovalStore {
   /** Mark pending approvals past their expiry as expired; returns them (to audit). */
   expireStale(): Approval[] {
     const now = this.clock.now();
-    const rows = this.db
-      .prepare(`UPDATE respond_approvals SET status = 'expired', decided_at = ? WHERE status = 'pending' AND expires_at <= ? RETURNING *`)
+    const rows = this.sql(`UPDATE respond_approvals SET status = 'expired', decided_at = ? WHERE status = 'pending' AND expires_at <= ? RETURNING *`)
       .all(now, now) as Row[];
     return rows.map(toApproval);
   }

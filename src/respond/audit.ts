@@ -6,7 +6,7 @@ import type { Metrics } from '../core/metrics.js';
 import type { ControlDb } from '../store/control.js';
 import type { ActionRecord, WriteResult } from '../store/types.js';
 import { canonicalJson, hmacHex, sha256Hex } from './canonical.js';
-import { ensureRespondSchema } from './db.js';
+import { ensureRespondSchema, statementCache } from './db.js';
 
 /**
  * The audit chain: an append-only, hash-chained record of every action, approval, rotation,
@@ -126,6 +126,7 @@ export function toActionRecord(r: AuditRecord): ActionRecord {
 }
 
 export class AuditLog {
+  private readonly sql: ReturnType<typeof statementCache>;
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly file: string | null;
@@ -136,6 +137,7 @@ export class AuditLog {
     private readonly options: AuditOptions = {},
   ) {
     ensureRespondSchema(db);
+    this.sql = statementCache(db);
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger;
     this.file = options.file ?? null;
@@ -172,7 +174,7 @@ export class AuditLog {
   }
 
   head(): AuditRecord | null {
-    const row = this.db.prepare('SELECT * FROM audit_records ORDER BY seq DESC LIMIT 1').get() as Row | undefined;
+    const row = this.sql('SELECT * FROM audit_records ORDER BY seq DESC LIMIT 1').get() as Row | undefined;
     return row ? rowToRecord(row) : null;
   }
 
@@ -183,7 +185,7 @@ export class AuditLog {
     if (filter.findingId) (where.push('finding_id = ?'), args.push(filter.findingId));
     const order = filter.order === 'desc' ? 'DESC' : 'ASC';
     const sql = `SELECT * FROM audit_records WHERE ${where.join(' AND ')} ORDER BY seq ${order} LIMIT ?`;
-    return (this.db.prepare(sql).all(...args, filter.limit ?? 100) as Row[]).map(rowToRecord);
+    return (this.sql(sql).all(...args, filter.limit ?? 100) as Row[]).map(rowToRecord);
   }
 
   /**
@@ -196,7 +198,7 @@ export class AuditLog {
     this.mirroring = this.mirroring.then(async () => {
       let total = 0;
       for (;;) {
-        const { mirrored_seq: mark } = this.db.prepare('SELECT mirrored_seq FROM audit_meta WHERE id = 1').get() as { mirrored_seq: number };
+        const { mirrored_seq: mark } = this.sql('SELECT mirrored_seq FROM audit_meta WHERE id = 1').get() as { mirrored_seq: number };
         const batch = this.list({ afterSeq: mark, limit: 500 });
         if (batch.length === 0) return total;
         try {
@@ -207,7 +209,7 @@ export class AuditLog {
           this.logger.warn({ error: errorMessage(e), from_seq: mark + 1 }, 'audit mirror failed; will catch up later');
           return total;
         }
-        this.db.prepare('UPDATE audit_meta SET mirrored_seq = ? WHERE id = 1').run(batch[batch.length - 1]!.seq);
+        this.sql('UPDATE audit_meta SET mirrored_seq = ? WHERE id = 1').run(batch[batch.length - 1]!.seq);
         total += batch.length;
       }
     });
@@ -215,8 +217,7 @@ export class AuditLog {
   }
 
   private insert(r: AuditRecord): void {
-    this.db
-      .prepare(
+    this.sql(
         `INSERT INTO audit_records (seq, at, actor, action, reason, finding_id, evidence_ref, target, result, details, prev_hash, hash)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
@@ -226,8 +227,7 @@ export class AuditLog {
 
   private writeAnchor(r: AuditRecord): void {
     const key = this.options.anchorKey ?? null;
-    this.db
-      .prepare(
+    this.sql(
         `INSERT INTO audit_anchor (id, seq, hash, keyed, mac, at) VALUES (1, ?, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, keyed = excluded.keyed, mac = excluded.mac, at = excluded.at`,
       )
@@ -240,11 +240,11 @@ export class AuditLog {
    * file is never recreated silently: verify reports it.
    */
   private prepareFile(file: string): void {
-    const meta = this.db.prepare('SELECT file_mirror FROM audit_meta WHERE id = 1').get() as { file_mirror: number };
+    const meta = this.sql('SELECT file_mirror FROM audit_meta WHERE id = 1').get() as { file_mirror: number };
     this.db.transaction(() => {
       if (meta.file_mirror === 0) {
         for (const r of this.list({ limit: Number.MAX_SAFE_INTEGER })) appendFileSync(file, recordLine(r), { mode: 0o600 });
-        this.db.prepare('UPDATE audit_meta SET file_mirror = 1 WHERE id = 1').run();
+        this.sql('UPDATE audit_meta SET file_mirror = 1 WHERE id = 1').run();
         return;
       }
       const last = existsSync(file) ? readLastLine(file) : null;

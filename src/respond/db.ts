@@ -1,3 +1,4 @@
+import type Database from 'better-sqlite3';
 import { migrate, openControlDb, type ControlDb } from '../store/control.js';
 
 /**
@@ -130,4 +131,21 @@ export function ensureRespondSchema(db: ControlDb): ControlDb {
 /** Open the control DB under `home` with the responder tables migrated. */
 export function openRespondDb(home: string): ControlDb {
   return ensureRespondSchema(openControlDb(home));
+}
+
+/**
+ * A per-connection cache of prepared statements: preparing dominated the responder's CPU
+ * profile (bench/respond-alert.ts). The SQL texts are fixed or drawn from a handful of
+ * filter combinations, so the cache stays small.
+ */
+export function statementCache(db: ControlDb): (sql: string) => Database.Statement {
+  const cache = new Map<string, Database.Statement>();
+  return (sql) => {
+    let stmt = cache.get(sql);
+    if (!stmt) {
+      stmt = db.prepare(sql);
+      cache.set(sql, stmt);
+    }
+    return stmt;
+  };
 }

@@ -1,6 +1,6 @@
 import { systemClock, type Clock } from '../core/clock.js';
 import type { ControlDb } from '../store/control.js';
-import { ensureRespondSchema } from './db.js';
+import { ensureRespondSchema, statementCache } from './db.js';
 
 /**
  * Alert grouping, so on-call is not flooded. Per channel and group (rule + key, or rule + IP):
@@ -16,6 +16,7 @@ export type Admission =
   | { mode: 'digest'; windowStart: number; suppressed: number; dueAt: number };
 
 export class AlertGrouping {
+  private readonly sql: ReturnType<typeof statementCache>;
   private readonly clock: Clock;
 
   constructor(
@@ -23,6 +24,7 @@ export class AlertGrouping {
     options: { clock?: Clock } = {},
   ) {
     ensureRespondSchema(db);
+    this.sql = statementCache(db);
     this.clock = options.clock ?? systemClock;
   }
 
@@ -31,12 +33,10 @@ export class AlertGrouping {
     const now = this.clock.now();
     return this.db
       .transaction((): Admission => {
-        const row = this.db
-          .prepare('SELECT window_start, suppressed FROM respond_alert_groups WHERE channel = ? AND group_key = ?')
+        const row = this.sql('SELECT window_start, suppressed FROM respond_alert_groups WHERE channel = ? AND group_key = ?')
           .get(channel, group) as { window_start: number; suppressed: number } | undefined;
         if (!row || intervalMs <= 0 || now >= row.window_start + intervalMs) {
-          this.db
-            .prepare(
+          this.sql(
               `INSERT INTO respond_alert_groups (channel, group_key, window_start, suppressed) VALUES (?, ?, ?, 0)
                ON CONFLICT (channel, group_key) DO UPDATE SET window_start = excluded.window_start, suppressed = 0`,
             )
@@ -44,8 +44,7 @@ export class AlertGrouping {
           return { mode: 'now', windowStart: now };
         }
         const suppressed = row.suppressed + 1;
-        this.db
-          .prepare('UPDATE respond_alert_groups SET suppressed = ? WHERE channel = ? AND group_key = ?')
+        this.sql('UPDATE respond_alert_groups SET suppressed = ? WHERE channel = ? AND group_key = ?')
           .run(suppressed, channel, group);
         return { mode: 'digest', windowStart: row.window_start, suppressed, dueAt: row.window_start + intervalMs };
       })

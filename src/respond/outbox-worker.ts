@@ -57,6 +57,8 @@ export interface WorkerOptions {
   owner?: string;
   pollMs?: number;
   leaseMs?: number;
+  /** Delivered jobs are deleted this long after delivery (the audit chain keeps the record). */
+  retainDoneMs?: number;
   backoff?: BackoffSettings;
   random?: () => number;
   clock?: Clock;
@@ -83,7 +85,9 @@ export class OutboxWorker {
   private readonly inflight = new Map<string, number>();
   private readonly active = new Set<Promise<void>>();
   private running = false;
+  private lastPurge = 0;
   private timer: NodeJS.Timeout | null = null;
+  private immediate: NodeJS.Immediate | null = null;
   private unsubscribe: (() => void) | null = null;
 
   constructor(
@@ -95,6 +99,7 @@ export class OutboxWorker {
     this.opts = {
       pollMs: options.pollMs ?? 250,
       leaseMs: options.leaseMs ?? 60_000,
+      retainDoneMs: options.retainDoneMs ?? 7 * 86_400_000,
       backoff: options.backoff ?? { baseMs: 1_000, maxMs: 300_000 },
       random: options.random ?? Math.random,
       clock: options.clock ?? systemClock,
@@ -119,15 +124,22 @@ export class OutboxWorker {
     this.running = false;
     this.unsubscribe?.();
     if (this.timer) clearTimeout(this.timer);
+    if (this.immediate) clearImmediate(this.immediate);
     this.timer = null;
+    this.immediate = null;
     await Promise.allSettled([...this.active]);
   }
 
   /** Look for due jobs now rather than at the next poll. */
   wake(): void {
-    if (!this.running) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.tick(), 0);
+    if (!this.running || this.immediate) return;
+    // setImmediate, not setTimeout(0): the latter waits at least 1 ms per delivery.
+    this.immediate = setImmediate(() => {
+      this.immediate = null;
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = null;
+      this.tick();
+    });
   }
 
   /**
@@ -151,8 +163,11 @@ export class OutboxWorker {
   private tick(): void {
     this.timer = null;
     if (!this.running) return;
+    this.purge();
+    let leased = 0;
     for (const [id, channel] of Object.entries(this.channels)) {
       const free = channel.concurrency - (this.inflight.get(id) ?? 0);
+      if (free <= 0) continue;
       let jobs: OutboxJob[] = [];
       try {
         jobs = this.outbox.lease(id, this.owner, free, this.opts.leaseMs);
@@ -162,13 +177,27 @@ export class OutboxWorker {
         this.opts.logger.warn({ channel: id, error: errorMessage(e) }, 'outbox lease failed');
       }
       for (const job of jobs) this.track(this.run(id, channel, job));
+      leased += jobs.length;
     }
-    this.scheduleNext();
+    this.scheduleNext(leased > 0);
   }
 
-  private scheduleNext(): void {
+  /** Hourly: drop delivered jobs past their retention so leasing stays cheap. */
+  private purge(): void {
+    const now = this.opts.clock.now();
+    if (now - this.lastPurge < 3_600_000) return;
+    this.lastPurge = now;
+    try {
+      this.outbox.purgeDone(now - this.opts.retainDoneMs);
+    } catch (e) {
+      this.opts.logger.warn({ error: errorMessage(e) }, 'outbox purge failed');
+    }
+  }
+
+  /** When jobs were just leased, their completion wakes the worker: skip the due-time query. */
+  private scheduleNext(busy: boolean): void {
     if (!this.running || this.timer) return;
-    const next = this.outbox.nextDueAt(this.channelIds);
+    const next = busy ? null : this.outbox.nextDueAt(this.channelIds);
     const now = this.opts.clock.now();
     const wait = next === null ? this.opts.pollMs : Math.min(this.opts.pollMs, Math.max(0, next - now));
     this.timer = setTimeout(() => this.tick(), wait);

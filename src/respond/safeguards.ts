@@ -1,7 +1,7 @@
 import { systemClock, type Clock } from '../core/clock.js';
 import type { Finding } from '../core/finding.js';
 import type { ControlDb } from '../store/control.js';
-import { ensureRespondSchema } from './db.js';
+import { ensureRespondSchema, statementCache } from './db.js';
 import { globMatch, labelsMatch, safeguardMs, scopeCovers, type AllowEntry, type SafeguardSettings } from './policies.js';
 import type { KeyInfo } from './types.js';
 
@@ -29,6 +29,7 @@ const RETRYABLE = new Set(['failed', 'blocked']);
 const STALE_CLAIM_MS = 10 * 60_000;
 
 export class Safeguards {
+  private readonly sql: ReturnType<typeof statementCache>;
   private readonly clock: Clock;
   private readonly ms: ReturnType<typeof safeguardMs>;
 
@@ -38,6 +39,7 @@ export class Safeguards {
     options: { clock?: Clock } = {},
   ) {
     ensureRespondSchema(db);
+    this.sql = statementCache(db);
     this.clock = options.clock ?? systemClock;
     this.ms = safeguardMs(settings);
   }
@@ -72,15 +74,14 @@ export class Safeguards {
 
   /** Until when `action` on `target` is cooling down, or null when it may run. */
   cooldownUntil(action: string, target: string): number | null {
-    const row = this.db.prepare('SELECT until FROM respond_cooldowns WHERE action = ? AND target = ?').get(action, target) as
+    const row = this.sql('SELECT until FROM respond_cooldowns WHERE action = ? AND target = ?').get(action, target) as
       | { until: number }
       | undefined;
     return row && row.until > this.clock.now() ? row.until : null;
   }
 
   startCooldown(action: string, target: string, ms = this.ms.cooldown): void {
-    this.db
-      .prepare(
+    this.sql(
         `INSERT INTO respond_cooldowns (action, target, until) VALUES (?, ?, ?)
          ON CONFLICT (action, target) DO UPDATE SET until = excluded.until`,
       )
@@ -94,12 +95,11 @@ export class Safeguards {
   claim(key: string, meta: { findingId: string; action: string; target: string; policy: string }): boolean {
     return this.db
       .transaction((): boolean => {
-        const row = this.db.prepare('SELECT status, at FROM respond_dispatches WHERE key = ?').get(key) as { status: string; at: number } | undefined;
+        const row = this.sql('SELECT status, at FROM respond_dispatches WHERE key = ?').get(key) as { status: string; at: number } | undefined;
         // A claim left `running` by a process that died mid-action may be taken again.
         const stale = row?.status === 'running' && row.at < this.clock.now() - STALE_CLAIM_MS;
         if (row && !RETRYABLE.has(row.status) && !stale) return false;
-        this.db
-          .prepare(
+        this.sql(
             `INSERT INTO respond_dispatches (key, finding_id, action, target, policy, status, at) VALUES (?, ?, ?, ?, ?, 'running', ?)
              ON CONFLICT (key) DO UPDATE SET status = 'running', at = excluded.at`,
           )
@@ -111,11 +111,11 @@ export class Safeguards {
 
   /** Record the outcome of a claimed key. */
   settleClaim(key: string, status: string): void {
-    this.db.prepare('UPDATE respond_dispatches SET status = ?, at = ? WHERE key = ?').run(status, this.clock.now(), key);
+    this.sql('UPDATE respond_dispatches SET status = ?, at = ? WHERE key = ?').run(status, this.clock.now(), key);
   }
 
   breaker(): BreakerState {
-    const row = this.db.prepare('SELECT state, opened_at, reason, changed_by, changed_at FROM respond_breaker WHERE id = 1').get() as
+    const row = this.sql('SELECT state, opened_at, reason, changed_by, changed_at FROM respond_breaker WHERE id = 1').get() as
       | { state: string; opened_at: number | null; reason: string | null; changed_by: string | null; changed_at: number }
       | undefined;
     if (!row) return { open: false, openedAt: null, reason: null, changedBy: null, changedAt: null };
@@ -126,7 +126,7 @@ export class Safeguards {
   budgetUsed(): number {
     const b = this.breaker();
     const since = Math.max(this.clock.now() - this.ms.budgetWindow, b.open ? 0 : (b.changedAt ?? 0));
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM respond_budget WHERE at >= ?').get(since) as { n: number }).n;
+    return (this.sql('SELECT COUNT(*) AS n FROM respond_budget WHERE at >= ?').get(since) as { n: number }).n;
   }
 
   /**
@@ -145,8 +145,7 @@ export class Safeguards {
           this.setBreaker('open', 'tuskguard', reason);
           return { ok: false, tripped: true, used, max, reason };
         }
-        this.db
-          .prepare('INSERT INTO respond_budget (at, action, target, finding_id) VALUES (?, ?, ?, ?)')
+        this.sql('INSERT INTO respond_budget (at, action, target, finding_id) VALUES (?, ?, ?, ?)')
           .run(this.clock.now(), action, target, findingId);
         return { ok: true, used: used + 1, max };
       })
@@ -166,8 +165,7 @@ export class Safeguards {
 
   private setBreaker(state: 'open' | 'closed', by: string, reason: string): void {
     const now = this.clock.now();
-    this.db
-      .prepare(
+    this.sql(
         `INSERT INTO respond_breaker (id, state, opened_at, reason, changed_by, changed_at) VALUES (1, ?, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET state = excluded.state, opened_at = excluded.opened_at,
            reason = excluded.reason, changed_by = excluded.changed_by, changed_at = excluded.changed_at`,
