@@ -162,6 +162,18 @@ describe('outbox', () => {
     expect(outbox.getByKey('for-b')!.status).toBe('pending');
   });
 
+  it('purges delivered jobs past retention, never pending or dead ones', async () => {
+    let now = 1_000_000;
+    const box = new Outbox(db, { clock: { now: () => now } });
+    for (const key of ['done-old', 'dead', 'pending']) box.enqueue({ key, channel: 'c', payload: {}, maxAttempts: 1 });
+    const [a, b] = box.lease('c', 'w', 2, 1_000);
+    box.complete(a!.id, 'w');
+    box.fail(b!.id, 'w', 'boom', { retryAt: now });
+    now += 8 * 86_400_000;
+    expect(box.purgeDone(now - 7 * 86_400_000)).toBe(1);
+    expect(box.list().map((j) => j.key).sort()).toEqual(['dead', 'pending']);
+  });
+
   it('backoff grows exponentially with equal jitter and a ceiling', () => {
     const s = { baseMs: 1_000, maxMs: 60_000 };
     expect(backoffDelay(1, s, () => 0)).toBe(500);
