@@ -17,6 +17,8 @@ import { getParser } from './ingest/parsers/registry.js';
 import { type EventListener, Pipeline } from './ingest/pipeline.js';
 import { type BuiltSource, buildSource } from './ingest/sources/registry.js';
 import { loadKeyLookup, type ManagedKeyLookup } from './keys/lookup.js';
+import { startKeyLifecycle, type RunningLifecycle } from './keys/rotation/runtime.js';
+import { oauthCallbackRoutes } from './api/routes/oauth-callback.js';
 import { type ControlDb, openControlDb } from './store/control.js';
 import { createStore } from './store/index.js';
 import type { EventStore } from './store/types.js';
@@ -131,12 +133,17 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   const join = loaded.config.sources.some((s) => s.format === 'mastodon');
   const core = await createIngestCore({ ...opts, metrics, time: 'wall', join });
   let control: ControlDb | null = null;
+  let keys: RunningLifecycle | null = null;
   try {
     control = openControlDb(loaded.home);
+    // Drains pending revocations, resumes rotations, schedules max_age (off without a master key).
+    keys = await startKeyLifecycle({ loaded, logger, env: opts.env ?? process.env, events: core.store, metrics });
+    const consent = keys?.lifecycle.rotations.consent ?? null;
     const deps = { checkpoints: new CheckpointStore(control), deadLetter: core.deadLetter, pipeline: core.pipeline, logger, metrics, env: opts.env ?? process.env };
     const sources = loaded.config.sources.map((s) => buildSource(s, deps));
     const pushSources = sources.flatMap((s) => (s.push ? [s.push] : []));
-    const app = await buildApp({ metrics, health: healthCheck(core, sources), pushSources }, logger);
+    const routes = [async (scope: FastifyInstance) => void (await scope.register(oauthCallbackRoutes, { flow: consent }))];
+    const app = await buildApp({ metrics, health: healthCheck(core, sources), pushSources, routes }, logger);
     const url = await listen(app, loaded.config.api.host, loaded.config.api.port);
     for (const s of sources) await s.source.start(core.pipeline);
     announce(logger, loaded, url, sources);
@@ -144,11 +151,14 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     const reload = core.keyLookup ? setInterval(() => reloadKeys(core.keyLookup!, logger, metrics), KEY_LOOKUP_RELOAD_MS) : null;
     reload?.unref();
     const db = control;
-    return { url, app, pipeline: core.pipeline, store: core.store, sources, close: () => {
+    const lifecycle = keys;
+    return { url, app, pipeline: core.pipeline, store: core.store, sources, close: async () => {
         if (reload) clearInterval(reload);
+        await lifecycle?.stop();
         return shutdown(core, sources, app, retention, db, logger);
       } };
   } catch (e) {
+    await keys?.stop();
     control?.close();
     await core.pipeline.stop().catch(() => undefined);
     await core.store.close();
