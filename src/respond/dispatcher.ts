@@ -115,6 +115,7 @@ export class Dispatcher {
     const key = approval.keyId ? this.deps.keyInfo.get(approval.keyId) : null;
     const step: Step = { finding: approval.finding, key, policy, entry: approval.config, module, target: approval.target, dryRun: false, actor, idempotencyKey: claimKey, previous: [] };
     const result = await this.execute(step);
+    if (result.status === 'done' || result.status === 'queued') this.deps.safeguards.startCooldown(module.id, approval.target);
     this.deps.safeguards.settleClaim(claimKey, result.status);
     this.record(step, result, { approval_id: approval.id });
     return { status: result.status, message: result.message };
@@ -138,15 +139,15 @@ export class Dispatcher {
     const module = actionById(entry.type, this.modules)!;
     const target = module.target(finding, entry);
     const base = { policy, entry, module, finding, key, dryRun, actor: AUTOMATIC_ACTOR, previous: [...previous] };
-    if (target === null) {
-      const step: Step = { ...base, target: '-', idempotencyKey: '' };
-      return this.record(step, { status: 'skipped', message: `${module.id} does not apply to this finding (no target)` });
-    }
-    const idempotencyKey = `${dryRun ? 'dry:' : ''}${finding.id}:${module.id}:${target}`;
-    const step: Step = { ...base, target, idempotencyKey };
-    if (!this.deps.safeguards.claim(idempotencyKey, { findingId: finding.id, action: module.id, target, policy: policy.id })) {
+    const idempotencyKey = `${dryRun ? 'dry:' : ''}${finding.id}:${module.id}:${target ?? '-'}`;
+    const step: Step = { ...base, target: target ?? '-', idempotencyKey };
+    if (!this.deps.safeguards.claim(idempotencyKey, { findingId: finding.id, action: module.id, target: step.target, policy: policy.id })) {
       this.logger.debug({ key: idempotencyKey }, 'action already handled for this finding');
       return null;
+    }
+    if (target === null) {
+      this.deps.safeguards.settleClaim(idempotencyKey, 'skipped');
+      return this.record(step, { status: 'skipped', message: `${module.id} does not apply to this finding (no target)` });
     }
     const guard = this.guard(step);
     const result = guard === null ? await this.execute(step) : 'result' in guard ? guard.result : this.hold(step, guard.approval);

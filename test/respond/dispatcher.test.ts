@@ -53,6 +53,16 @@ describe('dispatcher safeguards', () => {
     expect(revoked).toEqual(['bot-a']);
   });
 
+  it('records an action with no target (no key) once as skipped', async () => {
+    const { responder } = make(revokeAndAlert());
+    const noKey = finding({ id: 'f-stuffing', rule: 'token-stuffing', key: null, fingerprint: null, group: { 'source.network': '203.0.113.0/24' } });
+    const first = await responder.dispatcher.dispatch(noKey);
+    expect(first.outcomes[0]).toMatchObject({ action: 'fake-revoke', status: 'skipped', message: 'fake-revoke does not apply to this finding (no target)' });
+    const seq = responder.audit.head()!.seq;
+    expect((await responder.dispatcher.dispatch(noKey)).outcomes).toEqual([]);
+    expect(responder.audit.head()!.seq).toBe(seq);
+  });
+
   it('opens the circuit breaker past the budget, alerts loudly once, and waits for a person', async () => {
     const { responder } = make(revokeAndAlert({ cooldown: '1ms' }));
     const statuses = [];
