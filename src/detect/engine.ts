@@ -8,7 +8,7 @@ import { type FieldContext, fieldGetter, fieldValues } from './fields.js';
 import { buildFinding, findingId } from './findings.js';
 import { GroupTable } from './groups.js';
 import type { KeyLookup } from './keys.js';
-import { DetectStateStore } from './state.js';
+import { DetectStateStore, type GroupRecord } from './state.js';
 import { DetectMetrics } from './telemetry.js';
 import type { Rule } from './types.js';
 
@@ -55,6 +55,9 @@ const EMITTED_MEMORY = 100_000;
 export class DetectionEngine {
   private readonly tables: GroupTable[];
   private readonly groupGetters: Array<Array<ReturnType<typeof fieldGetter>>>;
+  /** Per rule, its group_by signature: rules sharing one compute the event's group once. */
+  private readonly groupSigs: string[];
+  private readonly groupCache = new Map<string, string[] | null>();
   private readonly store: DetectStateStore | undefined;
   private readonly clock: Clock;
   private readonly log: Logger;
@@ -77,6 +80,7 @@ export class DetectionEngine {
     this.store = o.db ? new DetectStateStore(o.db, o.namespace) : undefined;
     this.tables = o.rules.map((r) => new GroupTable(r, o.maxGroupsPerRule ?? 20_000, this.store));
     this.groupGetters = o.rules.map((r) => r.group_by.map((f) => fieldGetter(f)));
+    this.groupSigs = o.rules.map((r) => r.group_by.join('\u0000'));
     this.lastSnapshotAt = this.clock.now();
     this.restore();
   }
@@ -98,6 +102,7 @@ export class DetectionEngine {
       return [];
     }
     if (t > this.maxT) this.maxT = t;
+    this.groupCache.clear();
     const out: Finding[] = [];
     for (let i = 0; i < this.tables.length; i++) {
       try {
@@ -117,23 +122,12 @@ export class DetectionEngine {
     const rule = table.rule;
     if (!rule.filter(event, this.ctx)) return undefined;
     for (const ex of rule.exceptions) if (t < ex.expires && ex.match(event, this.ctx)) return undefined;
-    const values: Record<string, string> = {};
-    const getters = this.groupGetters[i]!;
-    for (let k = 0; k < getters.length; k++) {
-      const v = fieldValues(getters[k]!, event, this.ctx)[0];
-      if (v === undefined) return undefined;
-      values[rule.group_by[k]!] = String(v);
-    }
-    const groupKey = Object.values(values).join('\u001f');
-    const group = table.get(groupKey, values, t);
-    if (t > group.lastSeen) group.lastSeen = t;
-    group.samples.push(event['event.id']);
-    if (group.samples.length > SAMPLES) group.samples.shift();
-    const fp = event['tuskguard.fingerprint'];
-    if (fp) {
-      group.fingerprint = fp;
-      group.key = event['tuskguard.key_id'] ?? this.o.keys?.byFingerprint(fp)?.keyId ?? null;
-    }
+    const parts = this.groupValues(i, event);
+    if (!parts) return undefined;
+    const groupKey = parts.length === 1 ? parts[0]! : parts.join('\u001f');
+    const values = () => Object.fromEntries(rule.group_by.map((f, k) => [f, parts[k]!]));
+    const group = table.get(groupKey, values, t, this.watermark);
+    this.touch(group, event, t);
     const hit = rule.detector.observe(group.state, event, t, this.ctx);
     if (!hit) return undefined;
     if (t < group.suppressedUntil) {
@@ -146,6 +140,37 @@ export class DetectionEngine {
     this.remember(id, rule.id, t);
     this.telemetry?.findings.inc({ rule: rule.id, severity: rule.severity });
     return buildFinding({ rule, groupKey, group, hit, event, t, detectedAt: this.clock.now() });
+  }
+
+  /** The event's group-by values as text, or undefined when one is missing (the rule does not apply). */
+  private groupValues(i: number, event: Event): string[] | undefined {
+    const sig = this.groupSigs[i]!;
+    const cached = this.groupCache.get(sig);
+    if (cached !== undefined) return cached ?? undefined;
+    let parts: string[] | null = [];
+    for (const get of this.groupGetters[i]!) {
+      const v = fieldValues(get, event, this.ctx)[0];
+      if (v === undefined) {
+        parts = null;
+        break;
+      }
+      parts.push(String(v));
+    }
+    this.groupCache.set(sig, parts);
+    return parts ?? undefined;
+  }
+
+  /** Last-seen time, recent event ids and the key of a group. */
+  private touch(group: GroupRecord, event: Event, t: number): void {
+    if (t > group.lastSeen) group.lastSeen = t;
+    const samples = group.samples;
+    if (samples.length >= SAMPLES) samples.copyWithin(0, 1);
+    samples[Math.min(samples.length, SAMPLES - 1)] = event['event.id'];
+    const fp = event['tuskguard.fingerprint'];
+    if (fp && fp !== group.fingerprint) {
+      group.fingerprint = fp;
+      group.key = event['tuskguard.key_id'] ?? this.o.keys?.byFingerprint(fp)?.keyId ?? null;
+    } else if (fp && group.key === null && event['tuskguard.key_id']) group.key = event['tuskguard.key_id'];
   }
 
   private wasEmitted(id: string): boolean {

@@ -72,6 +72,7 @@ export class BaselineDetector implements Detector<State> {
   private readonly get: ReturnType<typeof fieldGetter> | undefined;
   /** EWMA weight per closed interval, from the half-life: the level forgets half in that time. */
   private readonly alpha: number;
+  private readonly memo = new WeakMap<State, { cur: number; judged: { ref: Reference; bound: Bound } | null }>();
 
   constructor(private readonly p: BaselineParams) {
     this.keep = Math.max(1, Math.floor(p.history / p.interval));
@@ -97,17 +98,26 @@ export class BaselineDetector implements Detector<State> {
     if (b > s.cur) this.roll(s, b);
     s.v += v;
     if (s.fired) return undefined;
-    const ref = this.reference(s);
-    if (!this.enough(ref)) return undefined;
-    const bound = robustBound(ref.samples, {
-      z: this.p.z,
-      minRatio: this.p.min_ratio,
-      minValue: this.p.min_value,
-      counts: !this.get,
-    });
-    if (s.v < bound.upper) return undefined;
+    const judged = this.judge(s);
+    if (!judged || s.v < judged.bound.upper) return undefined;
     s.fired = 1;
-    return this.hit(s, ref, bound);
+    return this.hit(s, judged.ref, judged.bound);
+  }
+
+  /**
+   * The reference and bound of the current bucket, or null while history is too short. They
+   * change only when a bucket closes, so they are computed once per group and bucket (kept
+   * beside the state, not in it: a restored group recomputes them).
+   */
+  private judge(s: State): { ref: Reference; bound: Bound } | null {
+    const memo = this.memo.get(s);
+    if (memo && memo.cur === s.cur) return memo.judged;
+    const ref = this.reference(s);
+    const judged = this.enough(ref)
+      ? { ref, bound: robustBound(ref.samples, { z: this.p.z, minRatio: this.p.min_ratio, minValue: this.p.min_value, counts: !this.get }) }
+      : null;
+    this.memo.set(s, { cur: s.cur, judged });
+    return judged;
   }
 
   /** Close buckets up to b: the current one with its value, any skipped ones with zero. */

@@ -60,6 +60,12 @@ export class NewTermDetector implements Detector<State> {
 
   /** Every term of the event: the product of the fields' values (list fields give several). */
   private terms(e: Event, ctx: FieldContext): string[] {
+    if (this.getters.length === 1) {
+      // The common case, without the product's intermediate arrays.
+      const v = this.getters[0]!(e, ctx);
+      if (v === undefined) return [];
+      return Array.isArray(v) ? v.slice(0, MAX_COMBINATIONS).map(String) : [String(v)];
+    }
     let combos: string[][] = [[]];
     for (const get of this.getters) {
       const values = fieldValues(get, e, ctx);
