@@ -30,6 +30,13 @@ beforeEach(async () => {
 afterEach(async () => b.close());
 
 describe('revokeKey', () => {
+  it('(the leak check used below finds a planted secret, so its empty answers mean something)', async () => {
+    const { token } = await b.addAppKey('bot');
+    expect(b.leaks()).toEqual([]);
+    b.logger.info({ oops: token }, 'planted');
+    expect(b.leaks()).toContain(token);
+  });
+
   it('revokes through the issuing app and confirms that the token answers 401', async () => {
     const { token } = await b.addAppKey('bot');
     const report = await service().revokeKey({ keyId: 'bot', reason: 'leaked in a paste', actor: 'cli:alice' });
@@ -131,7 +138,7 @@ describe('Mastodon unreachable', () => {
     await b.sim.setDown(false);
 
     const svc = service();
-    const runtime = startRevocationRetry({ outbox, service: svc, retry: new OutboxRevocationRetry(outbox, SETTINGS), announce: new Announcer(b.logger), settings: SETTINGS });
+    const runtime = startRevocationRetry({ outbox, service: svc, retry: new OutboxRevocationRetry(outbox, SETTINGS), announce: new Announcer(b.logger, undefined, undefined), settings: SETTINGS });
     try {
       expect(runtime.resumed).toBe(1);
       await until(() => b.simTokenState(token) === 'revoked' && b.inventory.require('bot').status === 'revoked');
