@@ -1,8 +1,12 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ACTIONS } from '../../../src/respond/actions/registry.js';
+import { validatePolicies } from '../../../src/respond/policies.js';
+import { createResponder } from '../../../src/respond/responder.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { HttpReceiver } from '../../helpers/slack-receiver.js';
-import { finding, RAW_TOKEN } from '../fixtures.js';
+import { finding, keyLookup, RAW_TOKEN } from '../fixtures.js';
 import { capturedLogger, harness, ShiftClock, type Harness } from '../harness.js';
 
 const POLICY = { policies: [{ id: 'alert-slack', actions: [{ type: 'notify-slack' }] }] };
@@ -75,6 +79,28 @@ describe('notify-slack against a local webhook receiver', () => {
     expect(await h.responder.worker.drain(5_000)).toMatchObject({ drained: true, dead: 0 });
     expect(slack.requests).toHaveLength(2);
     secretsAbsent(log.text());
+  });
+
+  it('a restart resumes the alerts queued while Slack was down', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'tg-restart-'));
+    const env = { TUSKGUARD_SLACK_WEBHOOK_URL: slack.url() };
+    const open = () => createResponder({ home, env, keyInfo: keyLookup, policies: validatePolicies({ version: 1, ...POLICY }, ACTIONS), worker: { pollMs: 10, backoff: { baseMs: 20, maxMs: 50 } } });
+    await slack.down();
+    const first = open();
+    await first.dispatcher.dispatch(finding());
+    first.worker.start();
+    await new Promise((r) => setTimeout(r, 100));
+    await first.close(); // the process stops with the alert undelivered
+    await slack.up();
+    const second = open();
+    try {
+      expect(await second.worker.drain(5_000)).toMatchObject({ drained: true, dead: 0 });
+      expect(slack.requests).toHaveLength(1);
+      expect(JSON.stringify(slack.bodies[0])).toContain('admin-mass-action');
+    } finally {
+      await second.close();
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 
   it('dead-letters a request Slack rejects (400) without retrying, the URL absent from the error', async () => {
