@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TuskguardError } from '../../src/core/errors.js';
+import { Metrics } from '../../src/core/metrics.js';
 import {
   OutboxRevocationRetry, RevocationService, revokeMany, selectKeys, startRevocationRetry, Announcer, REVOKE_RETRY_CHANNEL,
   type RevocationClient,
@@ -14,18 +15,20 @@ import { Bench, until } from './rotation/harness.js';
 
 let b: Bench;
 let outbox: Outbox;
+let metrics: Metrics;
 const SETTINGS = { baseMs: 10, maxMs: 50, maxAttempts: 1000 };
 
 function service(client: RevocationClient = b.client): RevocationService {
   return new RevocationService({
     db: b.db, vault: b.vault, fingerprint: b.fingerprint, client, logger: b.logger,
-    notifier: b.notifier, audit: b.auditHook, retry: new OutboxRevocationRetry(outbox, SETTINGS),
+    notifier: b.notifier, audit: b.auditHook, retry: new OutboxRevocationRetry(outbox, SETTINGS), metrics,
   });
 }
 
 beforeEach(async () => {
   b = await Bench.start();
   outbox = new Outbox(b.db);
+  metrics = new Metrics();
 });
 afterEach(async () => b.close());
 
@@ -106,6 +109,7 @@ describe('Mastodon unreachable', () => {
     expect(b.inventory.require('bot').status).toBe('revoke-pending');
     expect(b.notices.map((n) => n.kind)).toEqual(['revoke-pending']);
     expect(b.logLines.some((l) => l.includes('"level":40') && l.includes('revocation pending'))).toBe(true);
+    expect(await metrics.registry.getSingleMetricAsString('tuskguard_errors_total')).toContain('tuskguard_errors_total{component="keys",stage="revoke-pending"} 1');
     const job = outbox.getByKey(`keys-revoke:${report.revocation_id}`);
     expect(job).toMatchObject({ channel: REVOKE_RETRY_CHANNEL, status: 'pending', payload: { revocation_id: report.revocation_id, key_id: 'bot' } });
 

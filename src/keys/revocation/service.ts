@@ -2,6 +2,7 @@ import { systemClock, type Clock } from '../../core/clock.js';
 import { TuskguardError, errorMessage } from '../../core/errors.js';
 import type { Fingerprinter } from '../../core/fingerprint.js';
 import { silentLogger, type Logger } from '../../core/logger.js';
+import type { Metrics } from '../../core/metrics.js';
 import type { RevokeResult } from '../../mastodon/client-types.js';
 import { isRetryable } from '../../mastodon/errors.js';
 import type { ControlDb } from '../../store/control.js';
@@ -43,6 +44,8 @@ export interface RevocationDeps {
   audit?: AuditHook;
   logger?: Logger;
   clock?: Clock;
+  /** Counts `tuskguard_errors_total{component="keys",stage="revoke-pending"|"revoke-failed"}`. */
+  metrics?: Metrics;
 }
 
 export interface RevokeRequest {
@@ -167,6 +170,7 @@ export class RevocationService {
 
   private defer(row: RevocationRow, key: KeyRecord, v: Verification, findingId: string | null): RevokeReport {
     this.records.update(row.id, 'pending', v, null);
+    this.deps.metrics?.errors.inc({ component: 'keys', stage: 'revoke-pending' });
     setKeyStatus(this.deps.db, key.id, 'revoke-pending', this.now());
     this.deps.retry?.schedule(row.id, key.id);
     const why = v.last_error?.message ?? 'Mastodon has not yet confirmed the 401';
@@ -196,6 +200,7 @@ export class RevocationService {
       setKeyStatus(this.deps.db, key.id, 'active', now);
     })();
     const err = e instanceof TuskguardError ? e : new TuskguardError('REVOCATION_FAILED', errorMessage(e));
+    this.deps.metrics?.errors.inc({ component: 'keys', stage: 'revoke-failed' });
     this.logger.error({ key_id: key.id, fingerprint: key.fingerprint, revocation_id: row.id, code: err.code }, 'revocation failed');
     this.announce.record({
       actor: row.actor, action: 'key.revoke', reason: row.reason, target: key.id, finding_id: findingId, result: 'failed',

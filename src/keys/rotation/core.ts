@@ -1,6 +1,7 @@
 import type { Clock } from '../../core/clock.js';
 import type { Fingerprinter } from '../../core/fingerprint.js';
 import type { Logger } from '../../core/logger.js';
+import type { Metrics } from '../../core/metrics.js';
 import type { ControlDb } from '../../store/control.js';
 import type { DistributionTarget } from '../distribute/types.js';
 import type { KeyInventory } from '../inventory.js';
@@ -30,6 +31,7 @@ export interface RotationCore {
   logger: Logger;
   clock: Clock;
   env: NodeJS.ProcessEnv;
+  metrics: Metrics | null;
   settingsFor(keyId: string): KeyRotationSettings;
   targetsFor(key: KeyRecord): DistributionTarget[];
 }

@@ -19,6 +19,7 @@ import type { RotationRow } from './store.js';
 
 export function beginRollback(core: RotationCore, r: RotationRow, reason: string): RotationRow {
   core.logger.warn({ rotation: r.id, key_id: r.key_id, state: r.state, reason }, 'rotation failed: rolling back');
+  core.metrics?.errors.inc({ component: 'keys', stage: 'rotation' });
   const data = core.store.get(r.id)!.data;
   return patch(core, r, { state: 'rolling-back', error: reason, data: { ...data, rollback_reason: reason } });
 }

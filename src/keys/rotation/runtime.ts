@@ -45,6 +45,7 @@ export interface LifecycleOptions {
   /** Default: the audit chain in the control DB (and `<home>/audit.log`). */
   audit?: AuditHook;
   clock?: Clock;
+  metrics?: Metrics;
 }
 
 export function buildLifecycle(o: LifecycleOptions): Lifecycle {
@@ -56,7 +57,7 @@ export function buildLifecycle(o: LifecycleOptions): Lifecycle {
   const outbox = new Outbox(o.db, o.clock ? { clock: o.clock } : {});
   const settings = retrySettings(o.loaded);
   const retry = new OutboxRevocationRetry(outbox, settings, o.clock);
-  const common = { db: o.db, vault: o.vault, fingerprint, client, notifier, audit, logger: o.logger, ...(o.clock ? { clock: o.clock } : {}) };
+  const common = { db: o.db, vault: o.vault, fingerprint, client, notifier, audit, logger: o.logger, ...(o.clock ? { clock: o.clock } : {}), ...(o.metrics ? { metrics: o.metrics } : {}) };
   return {
     revocations: new RevocationService({ ...common, retry }),
     rotations: new RotationService({ ...common, config: config.rotation, usage: o.events ? eventStoreUsage(o.events) : null, env: o.env }),
@@ -101,7 +102,10 @@ export async function startKeyLifecycle(o: {
   const db = openKeysDb(o.loaded.home);
   try {
     const vault = await Vault.open(db, kek, o.logger);
-    const lifecycle = buildLifecycle({ loaded: o.loaded, db, vault, pepper, logger: o.logger, env, events: o.events, ...(o.notifier ? { notifier: o.notifier } : {}), ...(o.audit ? { audit: o.audit } : {}) });
+    const lifecycle = buildLifecycle({
+      loaded: o.loaded, db, vault, pepper, logger: o.logger, env, events: o.events,
+      ...(o.notifier ? { notifier: o.notifier } : {}), ...(o.audit ? { audit: o.audit } : {}), ...(o.metrics ? { metrics: o.metrics } : {}),
+    });
     const retry: RevocationRetryRuntime = startRevocationRetry({
       outbox: lifecycle.outbox, service: lifecycle.revocations, retry: lifecycle.retry, announce: lifecycle.announce,
       settings: retrySettings(o.loaded), logger: o.logger, ...(o.metrics ? { metrics: o.metrics } : {}),

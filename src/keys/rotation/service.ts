@@ -4,6 +4,7 @@ import { systemClock, type Clock } from '../../core/clock.js';
 import { TuskguardError } from '../../core/errors.js';
 import type { Fingerprinter } from '../../core/fingerprint.js';
 import { silentLogger, type Logger } from '../../core/logger.js';
+import type { Metrics } from '../../core/metrics.js';
 import type { ControlDb } from '../../store/control.js';
 import { targetsFor } from '../distribute/registry.js';
 import type { DistributionTarget } from '../distribute/types.js';
@@ -46,6 +47,8 @@ export interface RotationDeps {
   env?: NodeJS.ProcessEnv;
   /** Lock owner name of this process; default a random id. */
   owner?: string;
+  /** Counts rollbacks as `tuskguard_errors_total{component="keys",stage="rotation"}`. */
+  metrics?: Metrics;
   /** Override how targets are built (tests). */
   targets?: (key: KeyRecord) => DistributionTarget[];
 }
@@ -89,7 +92,7 @@ export class RotationService {
     this.core = {
       db: deps.db, vault: deps.vault, inventory: this.inventory, store: this.store, records: new RevocationRecords(deps.db),
       client: deps.client, fingerprint: deps.fingerprint, config, usage: deps.usage ?? null, consent: links,
-      announce: new Announcer(logger, deps.notifier, deps.audit), logger, clock, env,
+      announce: new Announcer(logger, deps.notifier, deps.audit), logger, clock, env, metrics: deps.metrics ?? null,
       settingsFor: (id) => config.keys[id] ?? keyRotationSettingsSchema.parse({}),
       targetsFor: deps.targets ?? ((key) => targetsFor(config.keys[key.id]?.targets ?? [], config.targets, env)),
     };
