@@ -3,9 +3,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { validateConfig } from '../../src/config/load.js';
 import { createLogger, silentLogger } from '../../src/core/logger.js';
 import { Metrics } from '../../src/core/metrics.js';
 import { ElasticsearchStore } from '../../src/store/elasticsearch/store.js';
+import { createStore } from '../../src/store/index.js';
 import { dropPrefix, esSkipReason, esStoreConfig, esUrl, uniquePrefix } from '../helpers/elasticsearch.js';
 import { FaultProxy } from './es-proxy.js';
 import { event } from './fixtures.js';
@@ -23,6 +25,19 @@ describe.skipIf(!url)(`Elasticsearch connection: URLs, credentials, TLS${url ? '
     for (const p of proxies.splice(0)) await p.close();
   });
   afterAll(() => dropPrefix(url!, base));
+
+  it('createStore picks Elasticsearch from the config and initialises it', async () => {
+    const config = validateConfig({ store: { type: 'elasticsearch', elasticsearch: { url: url!, index_prefix: `${base}-cfg`, replicas: 0 } } });
+    const store = await createStore({ config, home: tmpdir(), file: null }, { metrics: new Metrics(), logger: silentLogger });
+    try {
+      expect(store.kind).toBe('elasticsearch');
+      expect(await store.writeEvents(events(2))).toEqual({ written: 2, failed: [] });
+      await store.refresh();
+      expect(await store.countEvents({})).toBe(2);
+    } finally {
+      await store.close();
+    }
+  });
 
   it('fails init with STORE_UNAVAILABLE and a hint when nothing listens at the URL', async () => {
     const store = new ElasticsearchStore({
