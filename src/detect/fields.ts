@@ -175,6 +175,27 @@ function lookupKey(e: Event, ctx: FieldContext) {
   return fp && ctx.keys ? ctx.keys.byFingerprint(fp) : undefined;
 }
 
+const KIND_CHECK: Record<FieldKind, (v: unknown) => boolean> = {
+  string: (v) => typeof v === 'string',
+  ip: (v) => typeof v === 'string',
+  number: (v) => typeof v === 'number' && Number.isFinite(v),
+  boolean: (v) => typeof v === 'boolean',
+  strings: (v) => Array.isArray(v) && v.every((x) => typeof x === 'string'),
+  object: (v) => v !== null && typeof v === 'object' && !Array.isArray(v),
+};
+
+/**
+ * The first Event field of `o` whose value has the wrong type (null is allowed), for readers of
+ * event JSON that must reject a malformed record rather than let it reach the rules.
+ */
+export function wrongTypedField(o: Record<string, unknown>): string | undefined {
+  for (const [name, kind] of Object.entries(EVENT_FIELDS) as Array<[string, FieldKind]>) {
+    const v = o[name];
+    if (v !== undefined && v !== null && !KIND_CHECK[kind](v)) return name;
+  }
+  return undefined;
+}
+
 /** The kind of a field a rule may name, or undefined for an unknown field. */
 export function fieldKind(name: string): FieldKind | undefined {
   return DERIVED_FIELDS[name]?.kind ?? (EVENT_FIELDS as Record<string, FieldKind>)[name];

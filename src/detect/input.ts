@@ -9,6 +9,7 @@ import type { Fingerprinter } from '../core/fingerprint.js';
 import { createEnricher } from '../ingest/enrich/index.js';
 import { DuplicateTracker } from '../ingest/parsers/id.js';
 import { getParser } from '../ingest/parsers/registry.js';
+import { wrongTypedField } from './fields.js';
 import type { StaticKeyLookup } from './keys.js';
 
 /**
@@ -60,6 +61,7 @@ function eventFromJson(line: string): Event | string {
   const e = o as Partial<Event>;
   if (typeof e['@timestamp'] !== 'string' || Number.isNaN(Date.parse(e['@timestamp']))) return 'missing-field';
   if (typeof e['event.id'] !== 'string') return 'missing-field';
+  if (wrongTypedField(o as Record<string, unknown>)) return 'wrong-type';
   return e as Event;
 }
 

@@ -117,3 +117,20 @@ describe('tuskguard rules test', () => {
     expect(r.stdout).toContain('--output <mode>');
   });
 });
+
+describe('tuskguard rules test on malformed event JSON', () => {
+  it('rejects records with wrongly typed fields, counts them by reason and keeps going', async () => {
+    const good = (i: number) => JSON.stringify({ '@timestamp': `2026-11-02T10:00:0${i}.000Z`, 'event.id': `g${i}`, 'tuskguard.fingerprint': 'a'.repeat(32), 'tuskguard.key_id': 'k1', 'http.response.status_code': 401 });
+    const bad = [
+      JSON.stringify({ '@timestamp': '2026-11-02T10:00:00Z', 'event.id': 'b1', 'http.response.status_code': '401' }),
+      JSON.stringify({ '@timestamp': '2026-11-02T10:00:00Z', 'event.id': 'b2', 'mastodon.required_scopes': 'read' }),
+      JSON.stringify({ 'event.id': 'b3' }),
+      '[1,2,3]',
+    ];
+    const d = tmp({ 'mixed.ndjson': [good(0), ...bad, good(1)].join('\n') });
+    const r = await runCli(['rules', 'test', 'revoked-key-use', '--data', join(d, 'mixed.ndjson'), '--output', 'json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(lines(r.stderr).at(-1)!)).toMatchObject({ events: 2, rejected: { 'wrong-type': 2, 'missing-field': 1, 'invalid-json': 1 } });
+    expect(lines(r.stdout)).toHaveLength(1);
+  });
+});

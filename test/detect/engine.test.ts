@@ -147,3 +147,25 @@ describe('DetectionEngine persistence', () => {
     expect(feed(b, [ev(T0 + 2 * DAY + 5, { 'tuskguard.fingerprint': FP, 'user_agent.original': 'curl/8' })])).toEqual([]);
   });
 });
+
+describe('DetectionEngine on hostile events', () => {
+  it('counts unusable timestamps and survives odd field values without losing the rest', async () => {
+    const metrics = new Metrics();
+    const rules = [
+      burst(),
+      origin(),
+      rule({ id: 'scoped', type: 'new-term', fields: ['mastodon.scope', 'user_agent.name'], learning_period: '0s', filter: { 'url.path': { regex: '^/api/' } } }),
+    ];
+    const engine = new DetectionEngine({ rules, metrics });
+    const odd = [
+      { '@timestamp': 'yesterday', 'event.id': 'x1' },
+      { '@timestamp': new Date(T0).toISOString(), 'event.id': 'x2', 'tuskguard.fingerprint': FP, 'user_agent.original': 'x'.repeat(100_000), 'url.path': `/api/${'a'.repeat(20_000)}` },
+      { '@timestamp': new Date(T0 + 1).toISOString(), 'event.id': 'x3', 'tuskguard.fingerprint': FP, 'mastodon.required_scopes': [], 'source.ip': 'not-an-ip' },
+      { '@timestamp': new Date(T0 + 2).toISOString(), 'event.id': 'x4', 'tuskguard.fingerprint': FP, 'source.ip': '2001:db8::1', 'url.path': '/api/v1/x' },
+    ] as unknown as Event[];
+    const out = feed(engine, odd);
+    expect(out.map((f) => f.rule)).toEqual(['burst']); // x2, x3, x4 make three
+    expect(await metrics.value('tuskguard_errors_total', { component: 'detect', stage: 'timestamp' })).toBe(1);
+    expect(await metrics.value('tuskguard_errors_total', { component: 'detect', stage: 'rule' })).toBe(0);
+  });
+});

@@ -76,29 +76,31 @@ export function readVolumeExfiltration(): Scenario {
   };
 }
 
+/** Routes the probing key tries, in order; the 5th distinct one is DELETE at 11:01:20. */
+const PROBES: Array<[string, string]> = [
+  ['POST', ROUTE.statuses],
+  ['POST', ROUTE.favourite(1)],
+  ['GET', '/api/v1/admin/accounts'],
+  ['POST', '/api/v1/follow_requests/2/authorize'],
+  ['DELETE', ROUTE.status(3)], // 5th distinct route at 11:00:00 + 4 × 20 s = 11:01:20
+  ['GET', ROUTE.adminReports],
+  ['POST', '/api/v2/media'],
+];
+const GRANTED: Array<[string, string]> = [
+  ['GET', ROUTE.home],
+  ['GET', ROUTE.notifications],
+  ['GET', ROUTE.verify],
+  ['POST', ROUTE.statuses],
+  ['POST', ROUTE.favourite(9)],
+  ['GET', ROUTE.status(5)],
+  ['GET', '/api/v1/lists'],
+  ['GET', '/api/v1/bookmarks'],
+];
+
 export function scopeProbing(): Scenario {
   const from = at('2026-10-28T00:00:00Z');
   const to = at('2026-10-29T12:00:00Z');
   const suspended = at('2026-10-29T10:00:00Z');
-  const probes: Array<[string, string]> = [
-    ['POST', ROUTE.statuses],
-    ['POST', ROUTE.favourite(1)],
-    ['GET', '/api/v1/admin/accounts'],
-    ['POST', '/api/v1/follow_requests/2/authorize'],
-    ['DELETE', ROUTE.status(3)], // 5th distinct route at 11:00:00 + 4 × 20 s = 11:01:20
-    ['GET', ROUTE.adminReports],
-    ['POST', '/api/v2/media'],
-  ];
-  const granted: Array<[string, string]> = [
-    ['GET', ROUTE.home],
-    ['GET', ROUTE.notifications],
-    ['GET', ROUTE.verify],
-    ['POST', ROUTE.statuses],
-    ['POST', ROUTE.favourite(9)],
-    ['GET', ROUTE.status(5)],
-    ['GET', '/api/v1/lists'],
-    ['GET', '/api/v1/bookmarks'],
-  ];
   return {
     keys: [
       { id: 'probe-target', fingerprint: fpOf('probe-target'), status: 'active', scopes: ['read'] },
@@ -106,10 +108,10 @@ export function scopeProbing(): Scenario {
     ],
     reqs: [
       ...poll('probe-target', from + MIN, to, 10 * MIN, '203.0.113.30', UA.feed, ROUTE.home),
-      ...probes.map(([method, uri], k) => ({ t: at('2026-10-29T11:00:00Z') + k * 20_000, key: 'probe-target', ip: '198.51.100.66', ua: UA.curl, method, uri, status: 403 })),
+      ...PROBES.map(([method, uri], k) => ({ t: at('2026-10-29T11:00:00Z') + k * 20_000, key: 'probe-target', ip: '198.51.100.66', ua: UA.curl, method, uri, status: 403 })),
       // The owner's account is suspended at 10:00: 403 on eight routes the key is granted.
       ...every(from, to, 5 * MIN, (t, i) => {
-        const [method, uri] = granted[i % granted.length]!;
+        const [method, uri] = GRANTED[i % GRANTED.length]!;
         return { t, key: 'suspended-owner', ip: '192.0.2.70', ua: UA.ivory, method, uri, status: t < suspended ? 200 : 403 };
       }),
       // An unmanaged client retrying one forbidden call: one route, however often.
