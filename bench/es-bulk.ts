@@ -18,7 +18,7 @@
  * EventSource (below): the end-to-end benchmark passes lines → parse → enrich, so phase (b)
  * then times the whole path while (a) indexes the documents it produced.
  */
-import { Client } from '@elastic/elasticsearch';
+import type { Client } from '@elastic/elasticsearch';
 import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -26,6 +26,7 @@ import { elasticsearchStoreSchema } from '../src/config/schema.js';
 import type { Event } from '../src/core/event.js';
 import { silentLogger } from '../src/core/logger.js';
 import { Metrics } from '../src/core/metrics.js';
+import { createClient } from '../src/store/elasticsearch/connection.js';
 import { IndexLayout } from '../src/store/elasticsearch/indices.js';
 import { ElasticsearchStore } from '../src/store/elasticsearch/store.js';
 import { ensureElasticsearch } from './lib/es.js';
@@ -144,7 +145,8 @@ async function storeRun(url: string, client: Client, source: EventSource, batch:
 
 export async function runEsBulkBench(o: EsBulkBenchOptions): Promise<EsBulkBenchResult> {
   const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
-  const client = new Client({ node: o.url, requestTimeout: 120_000 });
+  // Same credentials and TLS settings as the store (TUSKGUARD_ES_* from the environment).
+  const client = createClient(elasticsearchStoreSchema.parse({ url: o.url }), process.env);
   try {
     const events = await collect(o.source);
     const probe = events.slice(0, o.probeDocs ?? 20_000);
