@@ -6,6 +6,7 @@ import type { ControlDb } from '../../store/control.js';
 import type { DistributionTarget } from '../distribute/types.js';
 import type { KeyInventory } from '../inventory.js';
 import type { RevocationRecords } from '../revocation/records.js';
+import type { RevocationRetryQueue } from '../revocation/service.js';
 import type { Announcer } from '../revocation/types.js';
 import type { KeyRecord } from '../schema.js';
 import type { Vault } from '../vault.js';
@@ -22,6 +23,8 @@ export interface RotationCore {
   inventory: KeyInventory;
   store: RotationStore;
   records: RevocationRecords;
+  /** Where a revocation the rotation could not finish is retried (the outbox); null: not retried. */
+  retry: RevocationRetryQueue | null;
   client: RotationClient;
   fingerprint: Fingerprinter;
   config: RotationConfig;

@@ -77,11 +77,40 @@ export class RotationEngine {
     }
   }
 
-  /** The key was revoked meanwhile (a panic button): every version was revoked with it. */
-  private abort(r: RotationRow, key: KeyRecord): StepResult {
-    patch(this.core, r, { state: 'aborted', completed_at: nowIso(this.core), error: `the key was ${key.status} during the rotation` });
-    this.core.logger.warn({ rotation: r.id, key_id: key.id }, 'rotation aborted: the key was revoked');
+  /**
+   * The key was revoked meanwhile (a panic button). A pending revocation covers every vault
+   * version when it is retried; a finished one may have run before this rotation's token
+   * existed, so that token is revoked here.
+   */
+  private async abort(r: RotationRow, key: KeyRecord): Promise<StepResult> {
+    const { core } = this;
+    const fresh = key.status === 'revoked' && core.vault.has(key.id, r.new_version) ? await core.vault.get(key.id, r.new_version) : null;
+    let error = `the key was ${key.status} during the rotation`;
+    if (fresh?.token && core.fingerprint(fresh.token) !== r.old_fingerprint) {
+      try {
+        const res = await core.client.revoke({ instance: key.instance, clientId: fresh.client_id, clientSecret: fresh.client_secret, token: fresh.token });
+        if (!res.confirmed) error += '; the new token did not answer 401 after its revocation';
+      } catch (e) {
+        error += `; the new token (${r.new_fingerprint}) could not be revoked yet: ${errorMessage(e)} (revoke-pending, retried)`;
+        this.reopenRevocation(r, key);
+      }
+    }
+    patch(core, r, { state: 'aborted', completed_at: nowIso(core), error });
+    core.logger.warn({ rotation: r.id, key_id: key.id }, 'rotation aborted: the key was revoked');
     return 'wait';
+  }
+
+  /** Hand the key back to the revocation retry: a pending record covers every vault version. */
+  private reopenRevocation(r: RotationRow, key: KeyRecord): void {
+    const { core } = this;
+    const at = nowIso(core);
+    const id = core.records.open({ keyId: key.id, fingerprint: r.new_fingerprint ?? key.fingerprint, actor: `rotation:${r.id}`, reason: 'the token of a rotation aborted by a revocation', at });
+    setKeyStatus(core.db, key.id, 'revoke-pending', at);
+    core.retry?.schedule(id, key.id);
+    void core.announce.notify({
+      kind: 'revoke-pending', severity: 'warning', key_id: key.id, fingerprint: r.new_fingerprint ?? '', owner: key.owner,
+      message: `${key.id} was revoked during a rotation; the rotation's new token could not be revoked yet and is retried (the key is revoke-pending)`,
+    });
   }
 
   private async obtain(r: RotationRow, key: KeyRecord): Promise<StepResult> {

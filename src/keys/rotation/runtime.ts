@@ -60,7 +60,7 @@ export function buildLifecycle(o: LifecycleOptions): Lifecycle {
   const common = { db: o.db, vault: o.vault, fingerprint, client, notifier, audit, logger: o.logger, ...(o.clock ? { clock: o.clock } : {}), ...(o.metrics ? { metrics: o.metrics } : {}) };
   return {
     revocations: new RevocationService({ ...common, retry }),
-    rotations: new RotationService({ ...common, config: config.rotation, usage: o.events ? eventStoreUsage(o.events) : null, env: o.env }),
+    rotations: new RotationService({ ...common, config: config.rotation, usage: o.events ? eventStoreUsage(o.events) : null, env: o.env, revocationRetry: retry }),
     outbox,
     retry,
     announce: new Announcer(o.logger, notifier, audit),

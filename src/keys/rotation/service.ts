@@ -10,6 +10,7 @@ import { targetsFor } from '../distribute/registry.js';
 import type { DistributionTarget } from '../distribute/types.js';
 import { KeyInventory } from '../inventory.js';
 import { RevocationRecords } from '../revocation/records.js';
+import type { RevocationRetryQueue } from '../revocation/service.js';
 import { Announcer, type AuditHook, type Notifier } from '../revocation/types.js';
 import type { KeyRecord } from '../schema.js';
 import type { Vault } from '../vault.js';
@@ -49,6 +50,8 @@ export interface RotationDeps {
   owner?: string;
   /** Counts rollbacks as `tuskguard_errors_total{component="keys",stage="rotation"}`. */
   metrics?: Metrics;
+  /** Retry queue for revocations a rotation hands back (aborted by a revocation meanwhile). */
+  revocationRetry?: RevocationRetryQueue;
   /** Override how targets are built (tests). */
   targets?: (key: KeyRecord) => DistributionTarget[];
 }
@@ -90,7 +93,7 @@ export class RotationService {
     this.leaseMs = durationMs(config.lock_lease);
     const links = ConsentLinks.fromConfig(config, env);
     this.core = {
-      db: deps.db, vault: deps.vault, inventory: this.inventory, store: this.store, records: new RevocationRecords(deps.db),
+      db: deps.db, vault: deps.vault, inventory: this.inventory, store: this.store, records: new RevocationRecords(deps.db), retry: deps.revocationRetry ?? null,
       client: deps.client, fingerprint: deps.fingerprint, config, usage: deps.usage ?? null, consent: links,
       announce: new Announcer(logger, deps.notifier, deps.audit), logger, clock, env, metrics: deps.metrics ?? null,
       settingsFor: (id) => config.keys[id] ?? keyRotationSettingsSchema.parse({}),

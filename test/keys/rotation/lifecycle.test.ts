@@ -102,6 +102,44 @@ describe('revocation during a rotation', () => {
   });
 });
 
+describe('revocation racing a rotation', () => {
+  it('a token minted after the key was revoked is revoked when the rotation aborts', async () => {
+    const { token: oldToken } = await b.addAppKey('bot');
+    const revocations = new RevocationService({ db: b.db, vault: b.vault, fingerprint: b.fingerprint, client: b.client, logger: b.logger });
+    const racing = Object.create(b.client) as typeof b.client;
+    racing.mintAppToken = async (input) => {
+      expect((await revocations.revokeKey({ keyId: 'bot', reason: 'panic', actor: 'responder' })).outcome).toBe('revoked');
+      return b.client.mintAppToken(input);
+    };
+    const { rotation } = await service({ client: racing }).rotateKey({ keyId: 'bot', reason: 'r', trigger: 'manual' });
+    expect(rotation.state).toBe('aborted');
+    expect(b.simTokenState(oldToken)).toBe('revoked');
+    expect([...b.sim.state.tokens.values()].map((t) => t.revokedAt instanceof Date)).toEqual([true, true]);
+    expect(b.inventory.require('bot').status).toBe('revoked');
+  });
+
+  it('when that revocation cannot reach Mastodon, the key goes back to revoke-pending and is queued for retry', async () => {
+    await b.addAppKey('bot');
+    const revocations = new RevocationService({ db: b.db, vault: b.vault, fingerprint: b.fingerprint, client: b.client, logger: b.logger });
+    const queued: Array<[number, string]> = [];
+    const racing = Object.create(b.client) as typeof b.client;
+    racing.mintAppToken = async (input) => {
+      await revocations.revokeKey({ keyId: 'bot', reason: 'panic', actor: 'responder' });
+      const t = await b.client.mintAppToken(input);
+      await b.sim.setDown(true);
+      return t;
+    };
+    const svc = service({ client: racing, revocationRetry: { schedule: (id, key) => void queued.push([id, key]) } });
+    const { rotation } = await svc.rotateKey({ keyId: 'bot', reason: 'r', trigger: 'manual' });
+    await b.sim.setDown(false);
+    expect(rotation).toMatchObject({ state: 'aborted', error: expect.stringMatching(/could not be revoked yet/) });
+    expect(b.inventory.require('bot').status).toBe('revoke-pending');
+    expect(queued).toHaveLength(1);
+    expect(await revocations.retry(queued[0]![0])).toMatchObject({ outcome: 'revoked' });
+    expect([...b.sim.state.tokens.values()].every((t) => t.revokedAt instanceof Date)).toBe(true);
+  });
+});
+
 describe('max_age policy', () => {
   it('the scheduler tick starts rotations of keys older than max_age, and only those', async () => {
     await b.addAppKey('old-bot', { rotation: { max_age: '1d' } });

@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { oauthCallbackRoutes } from '../../../src/api/routes/oauth-callback.js';
 import { ManualClock } from '../../../src/core/clock.js';
+import { RevocationService } from '../../../src/keys/revocation/service.js';
 import { rotationConfigSchema } from '../../../src/keys/rotation/config.js';
 import { RotationService } from '../../../src/keys/rotation/service.js';
 import type { SimUser } from '../../mastodon-sim/index.js';
@@ -124,6 +125,17 @@ describe('reauthorize', () => {
     expect(res.body).toContain('declined');
     expect(svc.status('alice-bot')[0]!.state).toBe('rolled-back');
     expect(b.notices.map((n) => n.kind)).toEqual(['consent-requested', 'rotation-rolled-back']);
+  });
+
+  it('a key revoked while waiting for consent gets no new token from a late approval', async () => {
+    const { authorize } = await toConsentScreen();
+    await new RevocationService({ db: b.db, vault: b.vault, fingerprint: b.fingerprint, client: b.client }).revokeKey({ keyId: 'alice-bot', reason: 'panic', actor: 'x' });
+    const back = approve(authorize, 'owner1');
+    const res = await api.inject({ method: 'GET', url: back.pathname + back.search });
+    expect(res.statusCode).toBe(400);
+    expect([...b.sim.state.tokens.values()].filter((t) => !t.revokedAt)).toEqual([]);
+    await svc.tick();
+    expect(svc.status('alice-bot')[0]!.state).toBe('aborted');
   });
 
   it('tampered, malformed and expired links are refused; no consent before expiry rolls back', async () => {

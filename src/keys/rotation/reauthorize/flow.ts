@@ -34,7 +34,9 @@ export class ConsentFlow {
 
   private awaiting(id: string): RotationRow {
     const r = this.core.store.get(id);
-    if (!r || r.state !== 'awaiting-consent' || !r.data.consent_nonce || !r.data.new_client_id) {
+    const status = r ? this.core.inventory.get(r.key_id)?.status : undefined;
+    // A key revoked meanwhile gets no new token, whatever the link says.
+    if (!r || r.state !== 'awaiting-consent' || !r.data.consent_nonce || !r.data.new_client_id || status === 'revoked' || status === 'revoke-pending') {
       throw new TuskguardError('CONSENT_INVALID', 'this rotation is not waiting for consent (it finished, expired or was cancelled)', {
         hint: 'see `tuskguard keys rotation status`; ask for a new link if needed',
       });
