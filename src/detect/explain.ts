@@ -23,7 +23,7 @@ const SHOWN_ELSEWHERE = new Set(['explanation', 'why', 'sample_event_ids', 'trig
 /** A finding as a few indented lines. */
 export function formatFinding(f: Finding): string {
   const lines = [
-    `${f.at}  ${f.severity.toUpperCase()}  ${f.rule}  ${f.key ?? f.fingerprint ?? Object.values(f.group).join(' ') ?? ''}`,
+    `${f.at}  ${f.severity.toUpperCase()}  ${f.rule}  ${f.key ?? f.fingerprint ?? Object.values(f.group).join(' ')}`,
     `  ${f.summary}`,
     `  why: ${String(f.evidence.why ?? '')}`,
   ];

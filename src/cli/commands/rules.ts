@@ -40,6 +40,7 @@ export function register(program: Command): void {
     .description('List rules with their type, severity and state')
     .argument('[dir]', 'rule directory', DEFAULT_RULES_DIR)
     .addOption(outputOption())
+    .addHelpText('after', '\nExit codes: 0 listed, 1 some rule files are invalid (listed on stderr).\n')
     .action(action(async (dir: string, opts: Common) => list(dir, opts)));
   rules
     .command('test')
