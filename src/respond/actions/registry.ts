@@ -1,6 +1,10 @@
 import type { AnyActionModule } from '../types.js';
+import { blockIp } from './block-ip/index.js';
 import { notifyEmail } from './notify-email/index.js';
 import { notifySlack } from './notify-slack/index.js';
+import { revoke } from './revoke/index.js';
+import { rotate } from './rotate/index.js';
+import { suspendAccount } from './suspend-account/index.js';
 import { webhook } from './webhook/index.js';
 
 /**
@@ -11,6 +15,10 @@ export const ACTIONS: readonly AnyActionModule[] = [
   notifySlack,
   notifyEmail,
   webhook,
+  revoke,
+  rotate,
+  suspendAccount,
+  blockIp,
 ];
 
 export function actionById(id: string, modules: readonly AnyActionModule[] = ACTIONS): AnyActionModule | null {
