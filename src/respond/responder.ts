@@ -45,6 +45,8 @@ export interface ResponderOptions {
   auditFile?: string | null;
   simulate?: boolean;
   modules?: readonly AnyActionModule[];
+  /** More services for the actions (e.g. `keys` for revoke/rotate/suspend/block: src/respond/index.ts). */
+  services?: Partial<ActionServices>;
   worker?: Omit<WorkerOptions, 'onSettled' | 'clock' | 'logger' | 'metrics'>;
   clock?: Clock;
   logger?: Logger;
@@ -74,7 +76,7 @@ export function defaultPoliciesFile(env: NodeJS.ProcessEnv = process.env, cwd = 
 }
 
 function auditSettlement(audit: AuditLog) {
-  return (job: OutboxJob, outcome: Settlement, detail: { error?: string }) => {
+  return (job: OutboxJob, outcome: Settlement, detail: { error?: string; result?: unknown }) => {
     audit.append({
       actor: 'outbox',
       action: `${job.channel}.${outcome === 'delivered' ? 'delivered' : 'dead-lettered'}`,
@@ -82,7 +84,8 @@ function auditSettlement(audit: AuditLog) {
       finding_id: job.findingId,
       target: job.target,
       result: outcome === 'delivered' ? 'done' : 'failed',
-      details: { job: job.id, key: job.key, attempts: job.attempts },
+      // The delivery's secret-free result (a revocation's 401 verification, an IP block id to undo) is kept too.
+      details: { job: job.id, key: job.key, attempts: job.attempts, ...(detail.result === undefined || detail.result === null ? {} : { result: detail.result }) },
     });
   };
 }
@@ -93,7 +96,7 @@ export function createResponder(o: ResponderOptions): Responder {
   const logger = (o.logger ?? silentLogger).child({ component: 'respond' });
   const db = o.db ?? openRespondDb(o.home);
   const modules = o.modules ?? ACTIONS;
-  const services: ActionServices = { env, publicUrl: env[PUBLIC_URL_ENV] ?? 'http://127.0.0.1:8787' };
+  const services: ActionServices = { env, publicUrl: env[PUBLIC_URL_ENV] ?? 'http://127.0.0.1:8787', ...o.services };
   const audit = new AuditLog(db, {
     file: o.auditFile === undefined ? join(o.home, 'audit.log') : o.auditFile,
     anchorKey: env[AUDIT_KEY_ENV] ?? null,
