@@ -26,7 +26,7 @@ function errorOf(fn: () => unknown): TuskguardError {
 describe('policy file', () => {
   it('the shipped rules/policies.yaml validates and fills safeguard defaults', () => {
     const p = loadPolicies(SHIPPED, ACTIONS);
-    expect(p.policies.map((x) => x.id)).toEqual(['critical-key-abuse', 'high-key-findings', 'unknown-token-attacks', 'medium-findings']);
+    expect(p.policies.map((x) => x.id)).toEqual(['revoked-key-use', 'suspend-abusive-owner', 'critical-key-abuse', 'high-key-findings', 'block-stuffing-networks', 'unknown-token-attacks', 'medium-findings']);
     expect(p.safeguards.revocation_budget).toEqual({ max: 3, window: '1h' });
     expect(p.safeguards.protected.scopes).toEqual(['admin:*']);
     expect(p.dry_run).toBe(false);
