@@ -81,8 +81,17 @@ async function storeFindings(store: Pick<EventStore, 'writeFindings'>, found: re
 
 /** A sink for runReplay: store (retried), respond, print. */
 export function findingSink(o: SinkOptions): (found: readonly Finding[]) => Promise<void> {
+  const print = (f: Finding, report?: DispatchReport) => o.write(o.output === 'json' ? `${JSON.stringify(findingLine(f, report))}\n` : findingText(f, report));
   return async (found) => {
-    if (o.store) await storeFindings(o.store, found, o);
+    if (o.store) {
+      try {
+        await storeFindings(o.store, found, o);
+      } catch (e) {
+        // The engine has recorded them as emitted: printed here, they are not lost.
+        for (const f of found) print(f);
+        throw e;
+      }
+    }
     for (const f of found) {
       let report: DispatchReport | undefined;
       if (o.respond) {
@@ -93,7 +102,7 @@ export function findingSink(o: SinkOptions): (found: readonly Finding[]) => Prom
           o.logger.error({ finding: f.id, err: errorMessage(e) }, 'the responder failed on a finding');
         }
       }
-      o.write(o.output === 'json' ? `${JSON.stringify(findingLine(f, report))}\n` : findingText(f, report));
+      print(f, report);
     }
   };
 }

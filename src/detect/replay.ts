@@ -102,6 +102,67 @@ function stoppable(input: PipelineInput, signal: AbortSignal, counted: { lines: 
   };
 }
 
+/** What went through an attached engine. */
+export interface DetectionTap {
+  events: number;
+  findings: number;
+  bySeverity: Partial<Record<Severity, number>>;
+  /** The first error of the sink; later batches are not detected on. */
+  error: unknown;
+}
+
+/**
+ * Feed every event the pipeline releases (after its store write) through `engine`, in order,
+ * and each batch's findings to `sink`. The same wiring serves a replay and a live tail. When
+ * the sink fails, detection stops and `onError` tells the caller to stop its source.
+ */
+export function attachEngine(
+  pipeline: Pick<Pipeline, 'onEvents'>,
+  engine: DetectionEngine,
+  sink: FindingSink,
+  hooks: { onError?: (e: unknown) => void; onEvent?: (e: Event) => void } = {},
+): DetectionTap {
+  const tap: DetectionTap = { events: 0, findings: 0, bySeverity: {}, error: null };
+  pipeline.onEvents(async (events) => {
+    if (tap.error) return;
+    const found: Finding[] = [];
+    for (const e of events) {
+      tap.events++;
+      hooks.onEvent?.(e);
+      for (const f of engine.process(e)) found.push(f);
+    }
+    if (found.length === 0) return;
+    tap.findings += found.length;
+    for (const f of found) tap.bySeverity[f.severity] = (tap.bySeverity[f.severity] ?? 0) + 1;
+    try {
+      await sink(found);
+    } catch (e) {
+      tap.error = e;
+      hooks.onError?.(e);
+    }
+  });
+  return tap;
+}
+
+function replayPipeline(o: ReplayRunOptions, metrics: Metrics, logger: Logger, tally: RejectTally): Pipeline {
+  const mastodon = o.files.some((f) => f.format === 'mastodon');
+  return new Pipeline({
+    store: DISCARD_EVENTS,
+    // The pipeline only calls write(); the tally forwards to the real dead-letter when given.
+    deadLetter: tally as unknown as DeadLetter,
+    metrics,
+    logger,
+    getParser,
+    joiner: mastodon ? new RequestJoiner({ waitMs: o.join?.waitMs ?? 5_000, maxPending: o.join?.maxPending ?? 50_000, metrics }) : null,
+    enrich: o.enrich ?? null,
+    fingerprint: o.fingerprint ?? null,
+    time: 'event',
+    // One write at a time, so events reach the engine in the order they were released.
+    writeConcurrency: 1,
+    retry: { maxAttempts: 1 },
+  });
+}
+
 /** Run the files through parse → enrich → detect; resolves with what happened. */
 export async function runReplay(o: ReplayRunOptions): Promise<ReplayRunSummary> {
   const started = Date.now();
@@ -110,45 +171,13 @@ export async function runReplay(o: ReplayRunOptions): Promise<ReplayRunSummary> 
   const engine = new DetectionEngine({ rules: o.rules, db: o.state, namespace: o.namespace ?? REPLAY_NAMESPACE, keys: o.keys, logger, metrics });
   const restored = engine.watermark;
   const tally = new RejectTally(o.deadLetter);
-  const pipeline = new Pipeline({
-    store: DISCARD_EVENTS,
-    // The pipeline only calls write(); the tally forwards to the real dead-letter when given.
-    deadLetter: tally as unknown as DeadLetter,
-    metrics,
-    logger,
-    getParser,
-    joiner: o.files.some((f) => f.format === 'mastodon') ? new RequestJoiner({ waitMs: o.join?.waitMs ?? 5_000, maxPending: o.join?.maxPending ?? 50_000, metrics }) : null,
-    enrich: o.enrich ?? null,
-    fingerprint: o.fingerprint ?? null,
-    time: 'event',
-    // One write at a time, so events reach the engine in the order they were released.
-    writeConcurrency: 1,
-    retry: { maxAttempts: 1 },
-  });
-  const counts = { events: 0, already: 0, findings: 0, bySeverity: {} as Partial<Record<Severity, number>> };
-  let sinkError: unknown = null;
+  const pipeline = replayPipeline(o, metrics, logger, tally);
   const abort = new AbortController();
   const stop = () => abort.abort();
   o.signal?.addEventListener('abort', stop, { once: true });
   if (o.signal?.aborted) stop();
-  pipeline.onEvents(async (events) => {
-    if (sinkError) return;
-    const found: Finding[] = [];
-    for (const e of events) {
-      counts.events++;
-      if (Date.parse(e['@timestamp']) < restored) counts.already++;
-      for (const f of engine.process(e)) found.push(f);
-    }
-    if (found.length === 0) return;
-    counts.findings += found.length;
-    for (const f of found) counts.bySeverity[f.severity] = (counts.bySeverity[f.severity] ?? 0) + 1;
-    try {
-      await o.onFindings(found);
-    } catch (e) {
-      sinkError = e;
-      stop();
-    }
-  });
+  let already = 0;
+  const tap = attachEngine(pipeline, engine, o.onFindings, { onError: stop, onEvent: (e) => void (Date.parse(e['@timestamp']) < restored && already++) });
   const pushed = { lines: 0 };
   try {
     const source = { files: o.files, getParser, sourceId: 'replay', ...(o.progress ? { progress: o.progress } : {}) };
@@ -161,18 +190,18 @@ export async function runReplay(o: ReplayRunOptions): Promise<ReplayRunSummary> 
     await pipeline.stop();
     engine.close();
   }
-  if (sinkError) throw sinkError;
-  const late = ((await metrics.value('tuskguard_detect_late_events_total')) ?? 0) - counts.already;
+  if (tap.error) throw tap.error;
+  const late = (await metrics.value('tuskguard_detect_late_events_total')) - already;
   return {
     files: o.files.length,
     lines: pushed.lines,
-    events: counts.events,
+    events: tap.events,
     rejected: tally.byReason,
-    findings: counts.findings,
-    by_severity: counts.bySeverity,
-    already_processed: counts.already,
+    findings: tap.findings,
+    by_severity: tap.bySeverity,
+    already_processed: already,
     late: Math.max(0, late),
-    stopped: abort.signal.aborted,
+    stopped: abort.signal.aborted && !tap.error,
     seconds: Math.round((Date.now() - started) / 100) / 10,
   };
 }
