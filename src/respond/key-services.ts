@@ -53,7 +53,7 @@ export async function buildKeyServices(o: KeyServicesOptions): Promise<BuiltKeyS
   const pepper = loadPepper(o.loaded.config.pepper_file, o.env);
   const kek = loadLocalKek(o.env);
   if (pepper === null || kek === null) {
-    o.logger.warn({ master_key: kek !== null, pepper: pepper !== null }, 'revoke, rotate, suspend-account and block-ip are unavailable: they need the master key and the pepper');
+    o.logger.warn({ has_master_key: kek !== null, has_pepper: pepper !== null }, 'revoke, rotate, suspend-account and block-ip are unavailable: they need the master key and the pepper');
     return null;
   }
   const vault = await Vault.open(o.db, kek, o.logger);

@@ -9,14 +9,12 @@ import { createLogger, type Logger } from '../../core/logger.js';
 import { Metrics } from '../../core/metrics.js';
 import { loadRulesOrThrow } from '../../detect/load.js';
 import { runReplay, type ReplayRunSummary } from '../../detect/replay.js';
-import { loadReplayKeys, type ReplayKeys } from '../../detect/replay-keys.js';
+import { loadReplayKeys } from '../../detect/replay-keys.js';
 import { findingSink } from '../../detect/replay-sink.js';
 import { DeadLetter } from '../../ingest/dead-letter.js';
 import { createEnricher } from '../../ingest/enrich/index.js';
 import { createProgress, detectFormat } from '../../ingest/sources/replay/index.js';
-import { ACTIONS } from '../../respond/actions/registry.js';
-import { loadPolicies } from '../../respond/policies.js';
-import { createResponder, defaultPoliciesFile, type Responder } from '../../respond/responder.js';
+import { createResponder, type ResponseHook } from '../../respond/index.js';
 import { type ControlDb, openControlDb } from '../../store/control.js';
 import { createStore } from '../../store/index.js';
 import type { EventStore } from '../../store/types.js';
@@ -37,14 +35,13 @@ interface ReplayOptions {
   /** A directory, false for --no-state, undefined for the default. */
   state?: string | false;
   policies?: string;
+  drainTimeout: string;
   output: OutputMode;
 }
 
 /** Exit code after SIGINT/SIGTERM: the replay stopped early, its state is saved. */
 export const EXIT_STOPPED = 130;
 
-/** Drain of alerts queued by the responder at the end of a replay. */
-const RESPONSE_DRAIN_MS = 30_000;
 
 export function register(program: Command): void {
   program
@@ -61,6 +58,7 @@ export function register(program: Command): void {
     .option('--state <dir>', 'keep detection state (baselines, emitted findings, position) in <dir>/control.db')
     .option('--no-state', 'keep detection state in memory only: every replay starts from scratch')
     .option('--policies <file>', 'response policies (default $TUSKGUARD_POLICIES, ./rules/policies.yaml, else the shipped file)')
+    .option('--drain-timeout <duration>', 'at the end, wait this long for the outbox (revocations, alerts) to drain', '30s')
     .addOption(outputOption())
     .addHelpText(
       'after',
@@ -69,6 +67,9 @@ export function register(program: Command): void {
         'it is kept only with --state. Events themselves are not stored (that is `tuskguard ingest`).\n' +
         'Keys: `tuskguard keys import` fills the inventory; TUSKGUARD_PEPPER must be the pepper the\n' +
         'fingerprints in the logs were made with.\n' +
+        'Response: without --dry-run the policies act (revoke, rotate, alerts…) against the instances the\n' +
+        'inventory names (revoke and rotate need TUSKGUARD_MASTER_KEY); the replay then waits up to\n' +
+        '--drain-timeout for the outbox, and what is left is resumed by `tuskguard serve`.\n' +
         '\nExit codes: 0 done (with or without findings), 2 usage or rule error, 3 store unavailable,\n' +
         `${EXIT_STOPPED} stopped by a signal (state saved; run again to continue).\n`,
     )
@@ -104,19 +105,18 @@ function stateDb(opts: ReplayOptions, home: string): ControlDb | undefined {
 
 interface Wiring {
   store?: EventStore;
-  responder?: Responder;
+  responder?: ResponseHook;
   db?: ControlDb | undefined;
+  drainMs: number;
 }
 
-async function wire(loaded: LoadedConfig, opts: ReplayOptions, keys: ReplayKeys, logger: Logger, metrics: Metrics): Promise<Wiring> {
-  const w: Wiring = { db: stateDb(opts, loaded.home) };
+async function wire(loaded: LoadedConfig, opts: ReplayOptions, drainMs: number, logger: Logger, metrics: Metrics): Promise<Wiring> {
+  const w: Wiring = { db: stateDb(opts, loaded.home), drainMs };
   if (opts.dryRun) return w;
   try {
-    const policies = loadPolicies(opts.policies ?? defaultPoliciesFile(), ACTIONS);
     w.store = await createStore(loaded, { metrics, logger });
-    const store = w.store;
-    w.responder = createResponder({ home: loaded.home, policies, keyInfo: keys.info, mirror: (r) => store.writeActions(r), logger, metrics });
-    w.responder.worker.start();
+    // Acts against the instances the inventory names: revoke/rotate need the master key and the pepper.
+    w.responder = await createResponder({ loaded, logger, metrics, store: w.store, events: w.store, ...(opts.policies ? { policiesFile: opts.policies } : {}) });
     return w;
   } catch (e) {
     await release(w);
@@ -124,9 +124,22 @@ async function wire(loaded: LoadedConfig, opts: ReplayOptions, keys: ReplayKeys,
   }
 }
 
+function drainTimeout(text: string): number {
+  try {
+    return durationMs(text);
+  } catch {
+    throw new TuskguardError('USAGE', `--drain-timeout ${JSON.stringify(text)} is not a duration`, { hint: 'e.g. 30s, 2m, or 0s to not wait' });
+  }
+}
+
+/** Wait for the outbox up to --drain-timeout; what is left stays queued for `tuskguard serve`. */
 async function release(w: Wiring): Promise<void> {
   if (w.responder) {
-    await w.responder.worker.drain(RESPONSE_DRAIN_MS, { releaseScheduled: true });
+    const d = await w.responder.drain(w.drainMs);
+    if (!d.drained) process.stderr.write(`replay: ${d.pending} response job(s) still pending after --drain-timeout; they stay queued and \`tuskguard serve\` resumes them (see \`tuskguard respond outbox\`)
+`);
+    if (d.dead > 0) process.stderr.write(`replay: ${d.dead} response job(s) dead-lettered (see \`tuskguard respond outbox --status dead\`)
+`);
     await w.responder.close();
   }
   await w.store?.close();
@@ -150,6 +163,7 @@ function onSignals(controller: AbortController): () => void {
 
 async function run(files: string[], opts: ReplayOptions): Promise<number> {
   const loaded = loadConfig(opts.config);
+  const drainMs = drainTimeout(opts.drainTimeout);
   const logger = createLogger({ level: process.env.TUSKGUARD_LOG_LEVEL ?? 'warn' });
   const metrics = new Metrics();
   const rules = loadRulesOrThrow(rulesDir(opts.rules));
@@ -164,7 +178,7 @@ async function run(files: string[], opts: ReplayOptions): Promise<number> {
     ...(enrich.asn_mmdb ? { asnMmdb: enrich.asn_mmdb } : {}),
     ...(enrich.endpoint_scopes ? { endpointScopesFile: enrich.endpoint_scopes } : {}),
   });
-  const w = await wire(loaded, opts, keys, logger, metrics);
+  const w = await wire(loaded, opts, drainMs, logger, metrics);
   const controller = new AbortController();
   const unhook = onSignals(controller);
   let summary: ReplayRunSummary;
@@ -182,7 +196,7 @@ async function run(files: string[], opts: ReplayOptions): Promise<number> {
         output: opts.output,
         write: (t) => process.stdout.write(t),
         store: w.store,
-        respond: w.responder ? (f) => w.responder!.dispatcher.dispatch(f) : undefined,
+        respond: w.responder ? (f) => w.responder!.dispatch(f) : undefined,
         logger,
       }),
       signal: controller.signal,
