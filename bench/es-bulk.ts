@@ -8,8 +8,9 @@
  *     the best batch size and concurrency of a small grid (so the ceiling is a real ceiling);
  * (b) es-store-write: the same events through ElasticsearchStore.writeEvents with that batch
  *     size and concurrency (serialisation, batching, acknowledgement tracking all timed).
- * Both index into fresh indices made from the same templates; the best of two rounds each,
- * alternated, counts. Prints two lines:
+ * Both index into fresh indices made from the same templates. Rounds pair a raw run with a store
+ * run back to back, alternating which goes first (the machine may be shared); figures are
+ * medians over rounds and the ratio is the median of the per-round ratios. Prints two lines:
  *   es-raw-bulk <docs/s> docs/s
  *   es-store-write <docs/s> docs/s baseline=<raw> ratio=<r>
  * Details go to stderr.
@@ -100,10 +101,20 @@ function buildBodies(events: readonly Event[], prefix: string, batch: number): s
   return bodies;
 }
 
+/**
+ * Templates installed and the first target index created before the clock starts, so neither
+ * path pays for index creation inside its timed window.
+ */
+async function prepare(url: string, client: Client, what: string, first: Event | undefined): Promise<string> {
+  const prefix = nextPrefix(what);
+  await (await openStore(url, prefix, 1_000, 1)).close();
+  if (first) await client.indices.create({ index: new IndexLayout(prefix, 'day').indexFor('events', Date.parse(first['@timestamp'])) });
+  return prefix;
+}
+
 /** Raw ceiling: pre-built bodies, `concurrency` workers, docs/s. */
 async function rawRun(url: string, client: Client, events: readonly Event[], batch: number, concurrency: number): Promise<number> {
-  const prefix = nextPrefix('raw');
-  await (await openStore(url, prefix, batch, concurrency)).close();
+  const prefix = await prepare(url, client, 'raw', events[0]);
   const bodies = buildBodies(events, prefix, batch);
   let next = 0;
   const t0 = performance.now();
@@ -121,8 +132,8 @@ async function rawRun(url: string, client: Client, events: readonly Event[], bat
 }
 
 /** The store's path: writeEvents per source batch, a window of calls in flight, docs/s. */
-async function storeRun(url: string, client: Client, source: EventSource, batch: number, concurrency: number): Promise<{ rate: number; docs: number }> {
-  const prefix = nextPrefix('store');
+async function storeRun(url: string, client: Client, source: EventSource, first: Event | undefined, batch: number, concurrency: number): Promise<{ rate: number; docs: number }> {
+  const prefix = await prepare(url, client, 'store', first);
   const store = await openStore(url, prefix, batch, concurrency);
   const inflight: Promise<{ written: number; failed: unknown[] }>[] = [];
   let docs = 0;
@@ -143,33 +154,53 @@ async function storeRun(url: string, client: Client, source: EventSource, batch:
   return { rate, docs };
 }
 
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/** The raw settings with the best rate over a small grid, on the first `probeDocs` documents. */
+async function probeGrid(o: EsBulkBenchOptions, client: Client, events: readonly Event[], log: (m: string) => void) {
+  const probe = events.slice(0, o.probeDocs ?? 20_000);
+  let best = { rate: 0, batch: 1_000, concurrency: 1 };
+  for (const batch of o.batches ?? [1_000, 3_000]) {
+    for (const concurrency of o.concurrencies ?? [1, 2, 4]) {
+      const rate = await rawRun(o.url, client, probe, batch, concurrency);
+      log(`probe raw batch=${batch} concurrency=${concurrency}: ${Math.round(rate)} docs/s`);
+      if (rate > best.rate) best = { rate, batch, concurrency };
+    }
+  }
+  return best;
+}
+
+/**
+ * Rounds pair a raw run with a store run back to back (order alternating), so both see the
+ * same load on a shared machine; the figures are medians over rounds, the ratio the median of
+ * the per-round ratios.
+ */
 export async function runEsBulkBench(o: EsBulkBenchOptions): Promise<EsBulkBenchResult> {
   const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   // Same credentials and TLS settings as the store (TUSKGUARD_ES_* from the environment).
   const client = createClient(elasticsearchStoreSchema.parse({ url: o.url }), process.env);
   try {
     const events = await collect(o.source);
-    const probe = events.slice(0, o.probeDocs ?? 20_000);
-    let best = { rate: 0, batch: 0, concurrency: 0 };
-    for (const batch of o.batches ?? [1_000, 3_000]) {
-      for (const concurrency of o.concurrencies ?? [1, 2, 4]) {
-        const rate = await rawRun(o.url, client, probe, batch, concurrency);
-        log(`probe raw batch=${batch} concurrency=${concurrency}: ${Math.round(rate)} docs/s`);
-        if (rate > best.rate) best = { rate, batch, concurrency };
-      }
-    }
-    let raw = 0;
-    let store = 0;
+    const { batch, concurrency } = await probeGrid(o, client, events, log);
+    const raws: number[] = [];
+    const stores: number[] = [];
+    const ratios: number[] = [];
     let docs = 0;
-    for (let round = 0; round < (o.rounds ?? 2); round++) {
-      const r = await rawRun(o.url, client, events, best.batch, best.concurrency);
-      const s = await storeRun(o.url, client, o.source, best.batch, best.concurrency);
-      log(`round ${round + 1}: raw ${Math.round(r)} docs/s, store ${Math.round(s.rate)} docs/s (${s.docs} docs)`);
-      raw = Math.max(raw, r);
-      store = Math.max(store, s.rate);
+    for (let round = 0; round < (o.rounds ?? 3); round++) {
+      const raw = () => rawRun(o.url, client, events, batch, concurrency);
+      const store = () => storeRun(o.url, client, o.source, events[0], batch, concurrency);
+      const [r, s] = round % 2 === 0 ? [await raw(), await store()] : await store().then(async (x) => [await raw(), x] as const);
+      log(`round ${round + 1}: raw ${Math.round(r)} docs/s, store ${Math.round(s.rate)} docs/s, ratio ${(s.rate / r).toFixed(2)}`);
+      raws.push(r);
+      stores.push(s.rate);
+      ratios.push(s.rate / r);
       docs = s.docs;
     }
-    return { raw, store, ratio: store / raw, batch: best.batch, concurrency: best.concurrency, docs };
+    return { raw: median(raws), store: median(stores), ratio: median(ratios), batch, concurrency, docs };
   } finally {
     await client.close();
   }
@@ -189,7 +220,7 @@ async function main(): Promise<void> {
       events: { type: 'string', default: '100000' },
       'es-url': { type: 'string' },
       'events-from': { type: 'string' },
-      rounds: { type: 'string', default: '2' },
+      rounds: { type: 'string', default: '5' },
       'probe-docs': { type: 'string', default: '20000' },
     },
   });
