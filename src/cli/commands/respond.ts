@@ -13,6 +13,7 @@ import { loadPolicies, type PolicyFile } from '../../respond/policies.js';
 import { AUDIT_KEY_ENV, defaultPoliciesFile } from '../../respond/responder.js';
 import { Safeguards } from '../../respond/safeguards.js';
 import { EXIT, action, configOption, outputOption, printJson, type OutputMode } from '../output.js';
+import { registerUndo } from './respond-undo.js';
 
 /**
  * `tuskguard respond …`: the person's side of the responder. `status` (breaker, budget,
@@ -142,4 +143,5 @@ export function register(program: Command): void {
     .argument('[file]', 'policy file')
     .addHelpText('after', '\nExit codes: 0 valid, 2 invalid (every bad key is named).\n')
     .action(action(async (file: string | undefined, opts: Common) => validatePolicyFile(file, opts)));
+  registerUndo(respond, (c) => c.addOption(configOption()).addOption(outputOption()));
 }
