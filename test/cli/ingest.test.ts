@@ -6,7 +6,8 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 
-const CORPUS = join(import.meta.dirname, '../../../shared/corpora/apache-combined-10k.log');
+// The repo's copy of ../shared/corpora (CI clones the repo elsewhere; shared/ need not be beside it).
+const CORPUS = join(import.meta.dirname, '../fixtures/logs/apache-combined-10k.log');
 const TOKEN = 'ingestTestTokenAbCdEf0123456789';
 
 function workspace() {
