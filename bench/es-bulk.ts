@@ -80,7 +80,7 @@ async function openStore(url: string, prefix: string, batch: number, concurrency
   return store;
 }
 
-async function dropPrefix(client: Client, prefix: string): Promise<void> {
+export async function dropPrefix(client: Client, prefix: string): Promise<void> {
   await client.indices.delete({ index: `${prefix}-*`, ignore_unavailable: true, allow_no_indices: true }).catch(() => undefined);
   for (const f of ['events', 'findings', 'actions']) await client.indices.deleteIndexTemplate({ name: `${prefix}-${f}` }).catch(() => undefined);
   for (const c of ['settings', 'events', 'findings', 'actions']) await client.cluster.deleteComponentTemplate({ name: `${prefix}-${c}` }).catch(() => undefined);
@@ -105,7 +105,7 @@ function buildBodies(events: readonly Event[], prefix: string, batch: number): s
  * Templates installed and the first target index created before the clock starts, so neither
  * path pays for index creation inside its timed window.
  */
-async function prepare(url: string, client: Client, what: string, first: Event | undefined): Promise<string> {
+export async function prepare(url: string, client: Client, what: string, first: Event | undefined): Promise<string> {
   const prefix = nextPrefix(what);
   await (await openStore(url, prefix, 1_000, 1)).close();
   if (first) await client.indices.create({ index: new IndexLayout(prefix, 'day').indexFor('events', Date.parse(first['@timestamp'])) });
@@ -113,7 +113,7 @@ async function prepare(url: string, client: Client, what: string, first: Event |
 }
 
 /** Raw ceiling: pre-built bodies, `concurrency` workers, docs/s. */
-async function rawRun(url: string, client: Client, events: readonly Event[], batch: number, concurrency: number): Promise<number> {
+export async function rawRun(url: string, client: Client, events: readonly Event[], batch: number, concurrency: number): Promise<number> {
   const prefix = await prepare(url, client, 'raw', events[0]);
   const bodies = buildBodies(events, prefix, batch);
   let next = 0;
@@ -154,14 +154,14 @@ async function storeRun(url: string, client: Client, source: EventSource, first:
   return { rate, docs };
 }
 
-const median = (xs: number[]): number => {
+export const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
 /** The raw settings with the best rate over a small grid, on the first `probeDocs` documents. */
-async function probeGrid(o: EsBulkBenchOptions, client: Client, events: readonly Event[], log: (m: string) => void) {
+export async function probeGrid(o: EsBulkBenchOptions, client: Client, events: readonly Event[], log: (m: string) => void) {
   const probe = events.slice(0, o.probeDocs ?? 20_000);
   let best = { rate: 0, batch: 1_000, concurrency: 1 };
   for (const batch of o.batches ?? [1_000, 3_000]) {

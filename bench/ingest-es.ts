@@ -1,0 +1,185 @@
+/**
+ * End-to-end ingest into Elasticsearch against the raw `_bulk` ceiling (issue 2: "at least 80%
+ * of the raw `_bulk` ceiling, measured in the same run by indexing pre-built documents of the
+ * same shape on the same node").
+ *
+ *   npx tsx bench/ingest-es.ts [--lines 300000] [--rounds 3] [--es-url URL] [--file F.log]
+ *
+ * One process, one node, one generated nginx-json file (many keys, IPs, statuses, and the
+ * routes of data/mastodon/endpoint-scopes.json):
+ * (a) ceiling: the lines parsed and enriched once, before any clock starts, into the very
+ *     documents the pipeline makes; then indexed with the raw client at the best batch size
+ *     and concurrency of es-bulk's grid (serialised to NDJSON beforehand too);
+ * (b) end-to-end: the same file through `tuskguard ingest`'s path — replay source → pipeline
+ *     (decode check, parse, enrich, batching, acks) → ElasticsearchStore — into a fresh
+ *     prefix, timed until the pipeline has acknowledged every line.
+ * Rounds pair (a) and (b) back to back with alternating order (the machine is shared); the
+ * figures are medians, the ratio the median of per-round ratios. After every (b) the index
+ * must hold exactly one document per line (nothing lost, nothing duplicated) or the run fails.
+ * Prints one line: `ingest-es-e2e <lines/s> lines/s baseline=<raw docs/s> ratio=<r>`.
+ */
+import type { Client } from '@elastic/elasticsearch';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { validateConfig } from '../src/config/load.js';
+import { elasticsearchStoreSchema } from '../src/config/schema.js';
+import type { Event } from '../src/core/event.js';
+import { createFingerprinter } from '../src/core/fingerprint.js';
+import { silentLogger } from '../src/core/logger.js';
+import { Metrics } from '../src/core/metrics.js';
+import { DeadLetter } from '../src/ingest/dead-letter.js';
+import { createEnricher } from '../src/ingest/enrich/index.js';
+import { getParser } from '../src/ingest/parsers/registry.js';
+import { Pipeline } from '../src/ingest/pipeline.js';
+import { replayFiles } from '../src/ingest/sources/replay/index.js';
+import { createIngestCore } from '../src/main.js';
+import { createClient } from '../src/store/elasticsearch/connection.js';
+import { dropPrefix, median, prepare, probeGrid, rawRun } from './es-bulk.js';
+import { ensureElasticsearch } from './lib/es.js';
+
+/** A simulation's pepper, never a real one: the fingerprinter is on, as in production. */
+const PEPPER = 'bench-ingest-es-pepper-not-a-secret';
+const DAY = '2026-11-24';
+
+function rng(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Concrete request paths for the API routes of endpoint-scopes.json (`:id` → a number). */
+function apiRoutes(): { method: string; path: string }[] {
+  const all = JSON.parse(readFileSync(new URL('../data/mastodon/endpoint-scopes.json', import.meta.url), 'utf8')) as { method: string; path: string }[];
+  return all.filter((r) => r.path.startsWith('/api/')).map((r) => ({ method: r.method, path: r.path }));
+}
+
+const UAS = ['Tusky/25.2 Android/14', 'Ivory/2.0 (iPhone; iOS 18.1)', 'python-requests/2.31.0', 'Mastodon/4.3.1 (http.rb/5.2.0; +https://social.example/)',
+  'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0', 'Elk/0.15', 'curl/8.5.0', 'Phanpy/2024.11'];
+const STATUSES = [200, 200, 200, 200, 200, 200, 200, 200, 200, 201, 204, 206, 302, 401, 403, 404, 404, 422, 429, 500, 503];
+
+/**
+ * `n` nginx-json lines (the tuskguard log_format) over one day, in time order: a few hot routes
+ * and a long tail, 5,000 key fingerprints (a fifth of requests without a token), 20,000
+ * client addresses.
+ */
+export async function generateNginxJson(path: string, n: number, seed = 11): Promise<void> {
+  const r = rng(seed);
+  const routes = apiRoutes();
+  const hot = routes.filter((x) => /timelines\/home|notifications$|statuses\/:id$|verify_credentials|streaming/.test(x.path));
+  const fps = Array.from({ length: 5_000 }, (_, i) => (i * 2654435761 >>> 0).toString(16).padStart(8, '0').repeat(4));
+  const ips = Array.from({ length: 20_000 }, (_, i) => (i % 4 ? `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` : `2001:db8::${i.toString(16)}`));
+  const start = Date.parse(`${DAY}T00:00:00Z`);
+  const out = createWriteStream(path);
+  let chunk = '';
+  for (let i = 0; i < n; i++) {
+    const route = r() < 0.6 ? hot[Math.floor(r() * hot.length)]! : routes[Math.floor(r() * routes.length)]!;
+    const uri = route.path.replace(/:\w+/g, () => String(100_000 + Math.floor(r() * 1e6))) + (r() < 0.3 ? `?limit=${20 + Math.floor(r() * 20)}` : '');
+    const t = start + Math.floor((i / n) * 86_000_000);
+    const line = {
+      ts: `${new Date(t).toISOString().slice(0, 19)}+00:00`, msec: t / 1000, ip: ips[Math.floor(r() * ips.length)]!, xff: '',
+      rid: Math.floor(r() * 2 ** 52).toString(16).padStart(16, '0') + i.toString(16).padStart(16, '0'), host: 'social.example',
+      method: route.method, uri, status: STATUSES[Math.floor(r() * STATUSES.length)]!, bytes: Math.floor(r() * 40_000),
+      rt: Math.round(r() * 800) / 1000, ua: UAS[Math.floor(r() * UAS.length)]!, fp: r() < 0.2 ? '' : fps[Math.floor(r() ** 2 * fps.length)]!,
+    };
+    if (line.fp === '') delete (line as Partial<typeof line>).fp;
+    chunk += `${JSON.stringify(line)}\n`;
+    if (chunk.length > 1 << 16) {
+      if (!out.write(chunk)) await once(out, 'drain');
+      chunk = '';
+    }
+  }
+  out.end(chunk);
+  await once(out, 'close');
+}
+
+/**
+ * The documents the pipeline makes of `file`, made once: replay → a Pipeline with the same
+ * parser, fingerprinter and enricher, writing into an array instead of a store.
+ */
+async function prebuild(file: string, home: string): Promise<Event[]> {
+  const docs: Event[] = [];
+  const metrics = new Metrics();
+  const enricher = await createEnricher({});
+  const pipeline = new Pipeline({
+    store: { kind: 'sqlite', writeEvents: async (events) => (docs.push(...events), { written: events.length, failed: [] }) },
+    deadLetter: new DeadLetter({ home, metrics }), metrics, logger: silentLogger, getParser, time: 'event',
+    enrich: (e) => enricher.enrich(e), fingerprint: createFingerprinter(PEPPER),
+  });
+  await replayFiles({ files: [{ path: file, format: 'nginx-json' }], getParser }, pipeline);
+  await pipeline.stop();
+  return docs;
+}
+
+/** (b): the file through createIngestCore's pipeline into a fresh prefix; lines/s and the doc count. */
+async function e2eRun(url: string, client: Client, file: string, home: string, first: Event | undefined, batch: number, concurrency: number) {
+  const prefix = await prepare(url, client, 'e2e', first);
+  const loaded = {
+    home, file: null,
+    config: validateConfig({ home, store: { type: 'elasticsearch', elasticsearch: { url, index_prefix: prefix, replicas: 0, bulk: { max_docs: batch, concurrency } } } }),
+  };
+  const core = await createIngestCore({ loaded, logger: silentLogger, env: { TUSKGUARD_PEPPER: PEPPER }, time: 'event', retry: { maxAttempts: 3 }, join: false });
+  try {
+    const t0 = performance.now();
+    const { lines } = await replayFiles({ files: [{ path: file, format: 'nginx-json' }], getParser, sourceId: 'ingest' }, core.pipeline);
+    await core.pipeline.drain();
+    const rate = lines / ((performance.now() - t0) / 1_000);
+    await client.indices.refresh({ index: `${prefix}-events-*` });
+    const { count } = await client.count({ index: `${prefix}-events-*` });
+    return { rate, lines, count };
+  } finally {
+    await core.pipeline.stop().catch(() => undefined);
+    await core.store.close();
+    await dropPrefix(client, prefix);
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      lines: { type: 'string', default: '300000' }, rounds: { type: 'string', default: '3' },
+      'es-url': { type: 'string' }, file: { type: 'string' }, 'probe-docs': { type: 'string', default: '30000' },
+    },
+  });
+  const log = (m: string) => process.stderr.write(`${m}\n`);
+  const es = await ensureElasticsearch(values['es-url']);
+  const home = mkdtempSync(join(tmpdir(), 'tg-bench-ingest-es-'));
+  const client = createClient(elasticsearchStoreSchema.parse({ url: es.url }), process.env);
+  try {
+    const file = resolve(values.file ?? join(home, 'access.log'));
+    if (!values.file) await generateNginxJson(file, Number(values.lines));
+    const docs = await prebuild(file, home);
+    log(`${docs.length} documents pre-built from ${file}`);
+    const { batch, concurrency } = await probeGrid({ url: es.url, source: async function* () {}, probeDocs: Number(values['probe-docs']) }, client, docs, log);
+    const raws: number[] = [];
+    const e2es: number[] = [];
+    const ratios: number[] = [];
+    for (let round = 0; round < Number(values.rounds); round++) {
+      const raw = () => rawRun(es.url, client, docs, batch, concurrency);
+      const e2e = () => e2eRun(es.url, client, file, home, docs[0], batch, concurrency);
+      const [r, e] = round % 2 === 0 ? [await raw(), await e2e()] : await e2e().then(async (x) => [await raw(), x] as const);
+      if (e.count !== e.lines || e.lines !== docs.length) throw new Error(`round ${round + 1}: ${e.lines} lines read, ${e.count} documents in the index, ${docs.length} expected`);
+      log(`round ${round + 1}: raw ${Math.round(r)} docs/s, end-to-end ${Math.round(e.rate)} lines/s, ratio ${(e.rate / r).toFixed(2)}; ${e.count} documents = ${e.lines} lines`);
+      raws.push(r);
+      e2es.push(e.rate);
+      ratios.push(e.rate / r);
+    }
+    log(`raw settings: batch=${batch} concurrency=${concurrency}; node ${es.url}`);
+    console.log(`ingest-es-e2e ${Math.round(median(e2es))} lines/s baseline=${Math.round(median(raws))} ratio=${median(ratios).toFixed(2)}`);
+  } finally {
+    await client.close();
+    rmSync(home, { recursive: true, force: true });
+    await es.stop();
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});
