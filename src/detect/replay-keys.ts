@@ -3,11 +3,10 @@ import { join } from 'node:path';
 import { openKeysDb } from '../keys/db.js';
 import { KeyInventory } from '../keys/inventory.js';
 import type { KeyRecord } from '../keys/schema.js';
-import type { KeyInfo as RespondKeyInfo, KeyInfoLookup } from '../respond/types.js';
 import { type KeyInfo, StaticKeyLookup } from './keys.js';
 
 /**
- * The managed keys as detection and response need them during a replay, read once from the
+ * The managed keys as detection needs them during a replay or a live run, read once from the
  * key inventory under `home` (filled by `tuskguard keys import`). Fingerprints were computed
  * at import, so nothing is decrypted and no master key is needed; only the pepper is checked,
  * because fingerprints made under another pepper would silently match nothing.
@@ -15,8 +14,6 @@ import { type KeyInfo, StaticKeyLookup } from './keys.js';
 export interface ReplayKeys {
   /** Fingerprint → key id, status (as of event time), scopes: for enrichment and the engine. */
   lookup: StaticKeyLookup;
-  /** Key id → metadata, for the responder's policy matching. */
-  info: KeyInfoLookup;
   /** How many managed keys were loaded. */
   count: number;
 }
@@ -26,10 +23,6 @@ export function detectionEntry(k: KeyRecord): KeyInfo & { fingerprint: string } 
   const entry: KeyInfo & { fingerprint: string } = { fingerprint: k.fingerprint, keyId: k.id, status: k.status, scopes: k.scopes };
   if (k.status !== 'active') entry.since = Date.parse(k.status_changed_at);
   return entry;
-}
-
-function respondInfo(k: KeyRecord): RespondKeyInfo {
-  return { id: k.id, scopes: k.scopes, labels: k.labels, kind: k.kind, owner: k.owner, fingerprint: k.fingerprint };
 }
 
 /**
@@ -49,12 +42,7 @@ export function loadReplayKeys(home: string, pepper: string | null): ReplayKeys 
   }
 }
 
-/** Build both lookups from inventory records (exported for tests and benchmarks). */
+/** The lookup over inventory records (exported for tests and benchmarks). */
 export function fromRecords(records: readonly KeyRecord[]): ReplayKeys {
-  const byId = new Map(records.map((k) => [k.id, respondInfo(k)]));
-  return {
-    lookup: new StaticKeyLookup(records.map(detectionEntry)),
-    info: { get: (id) => byId.get(id) ?? null },
-    count: records.length,
-  };
+  return { lookup: new StaticKeyLookup(records.map(detectionEntry)), count: records.length };
 }

@@ -140,12 +140,12 @@ describe('runReplay', () => {
 });
 
 describe('loadReplayKeys', () => {
-  it('reads ids, scopes and fingerprints of the imported keys', () => {
+  it('reads ids, status, scopes and fingerprints of the imported keys', () => {
     const k = traffic.keys.find((x) => x.managed)!;
     expect(keys.count).toBe(traffic.keys.filter((x) => x.managed).length);
     expect(keys.lookup.byFingerprint(k.fp)).toMatchObject({ keyId: k.id, status: 'active', scopes: k.scopes });
-    expect(keys.info.get(k.id)).toMatchObject({ id: k.id, kind: k.kind, fingerprint: k.fp });
-    expect(keys.info.get('nope')).toBeNull();
+    expect(keys.lookup.keyIdFor(k.fp)).toBe(k.id);
+    expect(keys.lookup.byFingerprint('0'.repeat(32))).toBeUndefined();
   });
 
   it('refuses a pepper the fingerprints were not made with, and knows no key without one', () => {
