@@ -19,6 +19,7 @@ import { type BuiltSource, buildSource } from './ingest/sources/registry.js';
 import { loadKeyLookup, type ManagedKeyLookup } from './keys/lookup.js';
 import { startKeyLifecycle, type RunningLifecycle } from './keys/rotation/runtime.js';
 import { oauthCallbackRoutes } from './api/routes/oauth-callback.js';
+import { startLiveResponse, type LiveResponse } from './respond/live.js';
 import { type ControlDb, openControlDb } from './store/control.js';
 import { createStore } from './store/index.js';
 import type { EventStore } from './store/types.js';
@@ -134,15 +135,18 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   const core = await createIngestCore({ ...opts, metrics, time: 'wall', join });
   let control: ControlDb | null = null;
   let keys: RunningLifecycle | null = null;
+  let live: LiveResponse | null = null;
   try {
     control = openControlDb(loaded.home);
     // Drains pending revocations, resumes rotations, schedules max_age (off without a master key).
     keys = await startKeyLifecycle({ loaded, logger, env: opts.env ?? process.env, events: core.store, metrics });
     const consent = keys?.lifecycle.rotations.consent ?? null;
+    // Stored events → detection → findings stored → responder; subscribed before any source starts.
+    live = await startLiveResponse({ loaded, logger, metrics, store: core.store, pipeline: core.pipeline, control, lifecycle: keys?.lifecycle ?? null, env: opts.env ?? process.env });
     const deps = { checkpoints: new CheckpointStore(control), deadLetter: core.deadLetter, pipeline: core.pipeline, logger, metrics, env: opts.env ?? process.env };
     const sources = loaded.config.sources.map((s) => buildSource(s, deps));
     const pushSources = sources.flatMap((s) => (s.push ? [s.push] : []));
-    const routes = [async (scope: FastifyInstance) => void (await scope.register(oauthCallbackRoutes, { flow: consent }))];
+    const routes = [async (scope: FastifyInstance) => void (await scope.register(oauthCallbackRoutes, { flow: consent })), ...live.routes];
     const app = await buildApp({ metrics, health: healthCheck(core, sources), pushSources, routes }, logger);
     const url = await listen(app, loaded.config.api.host, loaded.config.api.port);
     for (const s of sources) await s.source.start(core.pipeline);
@@ -152,12 +156,14 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     reload?.unref();
     const db = control;
     const lifecycle = keys;
+    const response = live;
     return { url, app, pipeline: core.pipeline, store: core.store, sources, close: async () => {
         if (reload) clearInterval(reload);
         await lifecycle?.stop();
-        return shutdown(core, sources, app, retention, db, logger);
+        return shutdown(core, sources, app, retention, db, logger, () => response.close());
       } };
   } catch (e) {
+    await live?.close().catch(() => undefined);
     await keys?.stop();
     control?.close();
     await core.pipeline.stop().catch(() => undefined);
@@ -166,7 +172,11 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   }
 }
 
-async function shutdown(core: IngestCore, sources: readonly BuiltSource[], app: FastifyInstance, retention: ScheduledTask, control: ControlDb, logger: Logger): Promise<void> {
+async function shutdown(
+  core: IngestCore, sources: readonly BuiltSource[], app: FastifyInstance, retention: ScheduledTask, control: ControlDb, logger: Logger,
+  /** After the pipeline drained, before the store closes: detection state and the responder. */
+  stopResponse: () => Promise<void>,
+): Promise<void> {
   logger.info({}, 'shutting down: stopping sources and draining the pipeline');
   await retention.stop();
   // Sources stop reading at once; their pending acks arrive while the pipeline drains.
@@ -182,6 +192,7 @@ async function shutdown(core: IngestCore, sources: readonly BuiltSource[], app: 
   ]);
   if (!drained) logger.warn({ deadlineMs: SHUTDOWN_DRAIN_MS }, 'stopped before every line was stored; unacknowledged file lines are read again on restart');
   await Promise.race([Promise.allSettled(stopping), new Promise((r) => setTimeout(r, 2_000).unref())]);
+  await stopResponse().catch((e: unknown) => logger.error({ err: errorMessage(e) }, 'responder did not stop cleanly'));
   await core.store.close();
   control.close();
   logger.info({}, 'stopped');

@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifySer
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import { redactSecrets } from '../core/redact.js';
+import { redactApprovalUrl } from '../respond/approval-store.js';
 import { type HttpPushOptions, httpPushRoutes } from '../ingest/sources/http-push/index.js';
 import errors from './plugins/errors.js';
 import { type HealthReport, healthRoutes } from './routes/health.js';
@@ -33,7 +34,7 @@ export const app: FastifyPluginAsync<AppOptions> = async (instance, opts) => {
 
 /**
  * A fastify instance with the app mounted. Request logs go through the tuskguard logger with
- * the query's `access_token` redacted; the Authorization header is never logged.
+ * the query's `access_token` and approval-link tokens redacted; the Authorization header is never logged.
  */
 export async function buildApp(opts: AppOptions, logger?: Logger, extra: FastifyServerOptions = {}): Promise<FastifyInstance> {
   const instance = Fastify({
@@ -41,7 +42,7 @@ export async function buildApp(opts: AppOptions, logger?: Logger, extra: Fastify
       ? {
           loggerInstance: logger.child(
             { component: 'api' },
-            { serializers: { req: (req: { method: string; url: string }) => ({ method: req.method, url: redactSecrets(req.url) }) } },
+            { serializers: { req: (req: { method: string; url: string }) => ({ method: req.method, url: redactApprovalUrl(redactSecrets(req.url)) }) } },
           ),
         }
       : { logger: false }),

@@ -1,0 +1,179 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+import type { LoadedConfig } from '../config/load.js';
+import type { Event } from '../core/event.js';
+import { errorMessage } from '../core/errors.js';
+import type { Finding } from '../core/finding.js';
+import { loadPepper } from '../core/fingerprint.js';
+import type { Logger } from '../core/logger.js';
+import type { Metrics } from '../core/metrics.js';
+import { DetectionEngine } from '../detect/engine.js';
+import type { KeyInfo as DetectKeyInfo, KeyLookup } from '../detect/keys.js';
+import { loadRulesOrThrow } from '../detect/load.js';
+import { attachEngine } from '../detect/replay.js';
+import { loadReplayKeys } from '../detect/replay-keys.js';
+import type { Pipeline } from '../ingest/pipeline.js';
+import type { Lifecycle } from '../keys/rotation/runtime.js';
+import type { ControlDb } from '../store/control.js';
+import type { EventStore } from '../store/types.js';
+import { createResponder, type ResponseHook } from './index.js';
+
+/**
+ * Detection and response inside `serve`: every event the pipeline has stored goes through the
+ * detection engine (state in the control DB, namespace `live`), findings are written to the
+ * store and handed to the responder. Rules: ./rules/detections when present, else the shipped
+ * pack; a bad rule fails the start. The engine's view of the key inventory (status, scopes) is
+ * re-read every 30 s, so a key revoked by the responder is known as revoked from then on.
+ *
+ * Detection runs beside the pipeline, not inside its acknowledgement path: the pipeline hands
+ * stored events over and acknowledges its lines (file offsets, push answers) at once; only when
+ * more than MAX_QUEUED_EVENTS wait for detection does it slow down (backpressure). A crash can
+ * thus leave the last few stored events undetected — as the engine's periodic snapshot already
+ * does — but never delays or loses a line.
+ */
+export const LIVE_NAMESPACE = 'live';
+const KEY_RELOAD_MS = 30_000;
+const MAX_QUEUED_EVENTS = 50_000;
+
+type Handler = (events: readonly Event[]) => void | Promise<void>;
+
+/** Stored events → the engine, in order, off the pipeline's acknowledgement path. */
+class EventRelay {
+  private handler: Handler | null = null;
+  private readonly queue: Array<readonly Event[]> = [];
+  private queued = 0;
+  private pumping: Promise<void> | null = null;
+  private readonly roomWaiters: Array<() => void> = [];
+
+  constructor(private readonly max: number, private readonly onError: (e: unknown) => void) {}
+
+  /** attachEngine subscribes here as it would on the pipeline. */
+  onEvents(handler: Handler): () => void {
+    this.handler = handler;
+    return () => void (this.handler = null);
+  }
+
+  /** The pipeline's listener: returns at once unless the queue is over its bound. */
+  push(events: readonly Event[]): Promise<void> | void {
+    this.queue.push(events);
+    this.queued += events.length;
+    this.pumping ??= this.pump();
+    if (this.queued > this.max) return new Promise((r) => this.roomWaiters.push(r));
+  }
+
+  /** Resolves once every queued event went through the engine. */
+  async drained(): Promise<void> {
+    while (this.pumping) await this.pumping;
+  }
+
+  private async pump(): Promise<void> {
+    await Promise.resolve();
+    try {
+      for (let batch = this.queue.shift(); batch; batch = this.queue.shift()) {
+        try {
+          await this.handler?.(batch);
+        } catch (e) {
+          this.onError(e);
+        }
+        this.queued -= batch.length;
+        while (this.queued <= this.max && this.roomWaiters.length) this.roomWaiters.shift()!();
+      }
+    } finally {
+      this.pumping = null;
+    }
+  }
+}
+
+export interface LiveOptions {
+  loaded: LoadedConfig;
+  logger: Logger;
+  metrics: Metrics;
+  store: EventStore;
+  pipeline: Pick<Pipeline, 'onEvents'>;
+  /** The service's control DB (detection state). */
+  control: ControlDb;
+  /** The running key lifecycle, reused for rotations; null without a master key. */
+  lifecycle: Lifecycle | null;
+  env: NodeJS.ProcessEnv;
+}
+
+export interface LiveResponse {
+  response: ResponseHook;
+  engine: DetectionEngine;
+  /** Route plugins for AppOptions.routes (the approve/deny links), possibly none. */
+  routes: Array<(app: FastifyInstance) => Promise<void>>;
+  /** Stop re-reading keys, save detection state, stop the responder (deliveries in flight finish). */
+  close(): Promise<void>;
+}
+
+/** ./rules/detections when present, else the pack shipped with tuskguard. */
+export function defaultRulesDir(cwd = process.cwd()): string {
+  const local = join(cwd, 'rules', 'detections');
+  return existsSync(local) ? local : fileURLToPath(new URL('../../rules/detections', import.meta.url));
+}
+
+/** The inventory as detection sees it, swapped whole on reload (a failed read keeps the last one). */
+class ReloadingKeys implements KeyLookup {
+  private current: KeyLookup;
+  constructor(private readonly read: () => KeyLookup) {
+    this.current = read();
+  }
+  byFingerprint(fp: string): DetectKeyInfo | undefined {
+    return this.current.byFingerprint(fp);
+  }
+  reload(): void {
+    this.current = this.read();
+  }
+}
+
+export async function startLiveResponse(o: LiveOptions): Promise<LiveResponse> {
+  const rules = loadRulesOrThrow(defaultRulesDir());
+  const pepper = loadPepper(o.loaded.config.pepper_file, o.env);
+  const keys = new ReloadingKeys(() => loadReplayKeys(o.loaded.home, pepper).lookup);
+  const engine = new DetectionEngine({ rules, db: o.control, namespace: LIVE_NAMESPACE, keys, logger: o.logger, metrics: o.metrics });
+  const response = await createResponder({ loaded: o.loaded, logger: o.logger, metrics: o.metrics, store: o.store, events: o.store, lifecycle: o.lifecycle, env: o.env });
+  const relay = new EventRelay(MAX_QUEUED_EVENTS, (e) => {
+    o.metrics.errors.inc({ component: 'detect', stage: 'live' });
+    o.logger.error({ err: errorMessage(e) }, 'detection failed on a batch of events');
+  });
+  o.pipeline.onEvents((events) => relay.push(events));
+  attachEngine(relay, engine, sink(o, response));
+  const timer = setInterval(() => {
+    try {
+      keys.reload();
+    } catch (e) {
+      o.metrics.errors.inc({ component: 'detect', stage: 'keys-reload' });
+      o.logger.warn({ err: errorMessage(e) }, 'could not reload the key inventory for detection; keeping the previous one');
+    }
+  }, KEY_RELOAD_MS);
+  timer.unref();
+  o.logger.info({ rules: rules.length, approvals: response.approvalRoutes !== null, key_actions: response.keyActions }, 'detection and response running');
+  return {
+    response,
+    engine,
+    routes: response.routes ? [response.routes] : [],
+    async close() {
+      clearInterval(timer);
+      await relay.drained();
+      engine.close();
+      await response.close();
+    },
+  };
+}
+
+/** Store, then respond. Never throws: attachEngine would stop detecting for good. */
+function sink(o: LiveOptions, response: ResponseHook): (found: readonly Finding[]) => Promise<void> {
+  return async (found) => {
+    try {
+      const r = await o.store.writeFindings(found);
+      for (const f of r.failed) o.logger.error({ finding: f.id, reason: f.reason }, 'the store refused a finding');
+    } catch (e) {
+      // The responder still acts: a finding the store missed is in the audit chain (finding_id, evidence_ref).
+      o.metrics.errors.inc({ component: 'detect', stage: 'store-findings' });
+      o.logger.error({ findings: found.length, err: errorMessage(e) }, 'findings could not be stored');
+    }
+    await response.handle(found);
+  };
+}
