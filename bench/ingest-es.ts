@@ -23,6 +23,7 @@ import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { validateConfig } from '../src/config/load.js';
 import { elasticsearchStoreSchema } from '../src/config/schema.js';
@@ -103,7 +104,7 @@ export async function generateNginxJson(path: string, n: number, seed = 11): Pro
  * The documents the pipeline makes of `file`, made once: replay → a Pipeline with the same
  * parser, fingerprinter and enricher, writing into an array instead of a store.
  */
-async function prebuild(file: string, home: string): Promise<Event[]> {
+export async function prebuild(file: string, home: string): Promise<Event[]> {
   const docs: Event[] = [];
   const metrics = new Metrics();
   const enricher = await createEnricher({});
@@ -179,7 +180,9 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e: unknown) => {
-  console.error(e);
-  process.exit(1);
-});
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main().catch((e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  });
+}

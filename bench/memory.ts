@@ -15,7 +15,7 @@
  * Dividing by the baseline makes the ratio comparable across machines.
  * Samples and throughput go to stderr.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -73,6 +73,31 @@ function batches(size: number): { proxy: SourceBatch; mastodon: SourceBatch } {
   return { proxy: batch('nginx-json', proxy), mastodon: batch('mastodon', mastodon) };
 }
 
+const mb = (bytes: number) => `${(bytes / 1_048_576).toFixed(1)}MB`;
+
+/**
+ * Where the RSS is: the V8 heap (used and committed), memory outside it that V8 knows of
+ * (external, of which ArrayBuffers), the kernel's split of the RSS into anonymous and
+ * file-backed pages (Linux), and SQLite's WAL and database files (on disk, not in the RSS
+ * unless mapped).
+ */
+function breakdown(mem: NodeJS.MemoryUsage, home: string): string {
+  const status = (() => {
+    try {
+      return readFileSync('/proc/self/status', 'utf8');
+    } catch {
+      return '';
+    }
+  })();
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+  const size = (f: string) => (existsSync(join(home, f)) ? statSync(join(home, f)).size : 0);
+  return [
+    `heap=${mb(mem.heapUsed)}/${mb(mem.heapTotal)}`, `external=${mb(mem.external)}`, `arrayBuffers=${mb(mem.arrayBuffers)}`,
+    `anon=${mb(kb('RssAnon'))}`, `file=${mb(kb('RssFile'))}`, `shmem=${mb(kb('RssShmem'))}`,
+    ...(storeType === 'sqlite' ? [`db=${mb(size('events.db'))}`, `wal=${mb(size('events.db-wal'))}`] : []),
+  ].join(' ');
+}
+
 async function main(): Promise<void> {
   const home = mkdtempSync(join(tmpdir(), 'tg-bench-mem-'));
   const metrics = new Metrics();
@@ -94,7 +119,7 @@ async function main(): Promise<void> {
     const rss = mem.rss / 1_048_576;
     samples.push(rss);
     const lines = seq + Math.floor(seq / 2);
-    process.stderr.write(`t=${Math.round((Date.now() - started) / 1000)}s rss=${rss.toFixed(1)}MB heap=${(mem.heapUsed / 1_048_576).toFixed(1)}MB lines=${lines} rate=${Math.round(lines / ((Date.now() - started) / 1000))}/s in_flight=${pipeline.status().inFlightLines}\n`);
+    process.stderr.write(`t=${Math.round((Date.now() - started) / 1000)}s rss=${rss.toFixed(1)}MB ${breakdown(mem, home)} lines=${lines} rate=${Math.round(lines / ((Date.now() - started) / 1000))}/s in_flight=${pipeline.status().inFlightLines}\n`);
   }, sampleMs);
   while (Date.now() < end) {
     const { proxy, mastodon } = batches(500);
