@@ -17,7 +17,7 @@ for b in parse sqlite-write es-bulk scan; do
 done
 # The long ones only when asked: memory (10 minutes), detection quality and latency.
 if [ "${BENCH_ALL:-}" = 1 ]; then
-  for b in memory detect-quality detect-latency respond-alert; do
+  for b in ingest-es memory detect-throughput detect-quality detect-latency respond-alert respond-latency; do
     [ -f "bench/$b.ts" ] && npx tsx "bench/$b.ts" 2>>bench/out/stderr.log | tee -a "$out"
   done
 fi
