@@ -144,8 +144,12 @@ export function attachEngine(
   return tap;
 }
 
+/** Lines a replay keeps between the source and the engine, besides those waiting in the joiner. */
+const IN_FLIGHT_LINES = 20_000;
+
 function replayPipeline(o: ReplayRunOptions, metrics: Metrics, logger: Logger, tally: RejectTally): Pipeline {
   const mastodon = o.files.some((f) => f.format === 'mastodon');
+  const maxPending = o.join?.maxPending ?? 50_000;
   return new Pipeline({
     store: DISCARD_EVENTS,
     // The pipeline only calls write(); the tally forwards to the real dead-letter when given.
@@ -153,7 +157,10 @@ function replayPipeline(o: ReplayRunOptions, metrics: Metrics, logger: Logger, t
     metrics,
     logger,
     getParser,
-    joiner: mastodon ? new RequestJoiner({ waitMs: o.join?.waitMs ?? 5_000, maxPending: o.join?.maxPending ?? 50_000, metrics }) : null,
+    joiner: mastodon ? new RequestJoiner({ waitMs: o.join?.waitMs ?? 5_000, maxPending, metrics }) : null,
+    // Lines waiting in the joiner are in flight too: on event time only new lines release them,
+    // so without room for them the source would wait for itself.
+    maxInFlightLines: IN_FLIGHT_LINES + (mastodon ? maxPending : 0),
     enrich: o.enrich ?? null,
     fingerprint: o.fingerprint ?? null,
     time: 'event',

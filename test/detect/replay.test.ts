@@ -128,6 +128,20 @@ describe('runReplay', () => {
     expect(JSON.stringify(r.summary)).not.toContain('abcdefghijklmnop');
   });
 
+  it('joins Mastodon lines without waiting for itself when more than 20,000 wait for their proxy partner', async () => {
+    // 30,000 Mastodon lines within 3 s of event time, none with a proxy line: all wait in the
+    // joiner until the end. The pipeline must leave in-flight room for them.
+    const t0 = Date.parse('2026-11-02T14:03:05Z');
+    const mastodon = Array.from({ length: 30_000 }, (_, i) => {
+      const at = new Date(t0 + Math.floor(i / 10)).toISOString().replace('Z', '000');
+      return `I, [${at} #12]  INFO -- : [${i.toString(16).padStart(32, '0')}] method=GET path=/api/v1/timelines/home format=*/* controller=Api::V1::Timelines::HomeController action=show status=200 allocations=1 duration=8.00 view=1.00 db=2.00`;
+    });
+    const file = join(dir, 'production.log');
+    writeFileSync(file, `${mastodon.join('\n')}\n`);
+    const r = await runReplay({ files: [{ path: file, format: 'mastodon' }], rules: RULES, onFindings: () => undefined });
+    expect(r.events).toBe(30_000);
+  }, 60_000);
+
   it('fails with the error of its sink', async () => {
     const err = new Error('store down');
     const run = runReplay({
