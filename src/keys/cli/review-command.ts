@@ -43,6 +43,9 @@ export function withTableScopes(rows: readonly RouteUsage[], table: readonly End
   });
 }
 
+// A route that needs no scope (any valid token, e.g. apps/verify_credentials) is never outside the grant.
+const notGranted = (x: KeyReview['routes'][number]): boolean => x.required_scopes.length > 0 && x.satisfied_by.length === 0;
+
 function formatReview(r: KeyReview): string {
   const list = (xs: readonly string[]) => (xs.length ? xs.join(' ') : '-');
   const lines = [
@@ -51,7 +54,7 @@ function formatReview(r: KeyReview): string {
     `  used         ${list(r.used)}`,
     `  unused       ${list(r.unused)}`,
     `  recommended  ${list(r.recommended)}`,
-    ...r.routes.slice(0, 15).map((x) => `  ${x.count.toString().padStart(8)}  ${x.route}  [${list(x.required_scopes)}]${x.satisfied_by.length ? '' : '  (not granted)'}`),
+    ...r.routes.slice(0, 15).map((x) => `  ${x.count.toString().padStart(8)}  ${x.route}  [${list(x.required_scopes)}]${notGranted(x) ? '  (not granted)' : ''}`),
     ...(r.routes.length > 15 ? [`  … ${r.routes.length - 15} more route(s) (--output json lists all)`] : []),
     ...r.notes.map((n) => `  note: ${n}`),
   ];
