@@ -79,6 +79,9 @@ class EventRelay {
         }
         this.queued -= batch.length;
         while (this.queued <= this.max && this.roomWaiters.length) this.roomWaiters.shift()!();
+        // A backlog must not run as one long chain of microtasks: the outbox worker, the API and
+        // Mastodon's answers wait for the event loop's other phases.
+        await new Promise((r) => setImmediate(r));
       }
     } finally {
       this.pumping = null;
@@ -90,7 +93,8 @@ export interface LiveOptions {
   loaded: LoadedConfig;
   logger: Logger;
   metrics: Metrics;
-  store: EventStore;
+  /** Findings are written here; audit records mirrored to its actions index; rotation cut-overs read its events. */
+  store: Pick<EventStore, 'writeFindings' | 'writeActions' | 'searchEvents'>;
   pipeline: Pick<Pipeline, 'onEvents'>;
   /** The service's control DB (detection state). */
   control: ControlDb;
