@@ -9,10 +9,10 @@ import { createLogger, type Logger } from '../../core/logger.js';
 import { Metrics } from '../../core/metrics.js';
 import { loadRulesOrThrow } from '../../detect/load.js';
 import { runReplay, type ReplayRunSummary } from '../../detect/replay.js';
-import { loadReplayKeys } from '../../detect/replay-keys.js';
+import { loadReplayKeys, type ReplayKeys } from '../../detect/replay-keys.js';
 import { findingSink } from '../../detect/replay-sink.js';
 import { DeadLetter } from '../../ingest/dead-letter.js';
-import { createEnricher } from '../../ingest/enrich/index.js';
+import { createEnricher, type Enricher } from '../../ingest/enrich/index.js';
 import { createProgress, detectFormat } from '../../ingest/sources/replay/index.js';
 import { createResponder, type ResponseHook } from '../../respond/index.js';
 import { type ControlDb, openControlDb } from '../../store/control.js';
@@ -161,30 +161,42 @@ function onSignals(controller: AbortController): () => void {
   };
 }
 
+/** The enricher of the config (route table, geo/ASN databases) with the inventory's key ids. */
+function enricherFor(loaded: LoadedConfig, keys: ReplayKeys): Promise<Enricher> {
+  const { enrich } = loaded.config;
+  return createEnricher({
+    keyLookup: keys.lookup,
+    ...(enrich.geo_mmdb ? { geoMmdb: enrich.geo_mmdb } : {}),
+    ...(enrich.asn_mmdb ? { asnMmdb: enrich.asn_mmdb } : {}),
+    ...(enrich.endpoint_scopes ? { endpointScopesFile: enrich.endpoint_scopes } : {}),
+  });
+}
+
 async function run(files: string[], opts: ReplayOptions): Promise<number> {
   const loaded = loadConfig(opts.config);
   const drainMs = drainTimeout(opts.drainTimeout);
   const logger = createLogger({ level: process.env.TUSKGUARD_LOG_LEVEL ?? 'warn' });
   const metrics = new Metrics();
   const rules = loadRulesOrThrow(rulesDir(opts.rules));
-  const files2 = await inputs(files, opts.format);
+  const sources = await inputs(files, opts.format);
   const pepper = loadPepper(loaded.config.pepper_file);
   const keys = loadReplayKeys(loaded.home, pepper);
   if (pepper === null) process.stderr.write('replay: no pepper (TUSKGUARD_PEPPER or pepper_file): findings name fingerprints, not managed keys\n');
-  const { enrich } = loaded.config;
-  const enricher = await createEnricher({
-    keyLookup: keys.lookup,
-    ...(enrich.geo_mmdb ? { geoMmdb: enrich.geo_mmdb } : {}),
-    ...(enrich.asn_mmdb ? { asnMmdb: enrich.asn_mmdb } : {}),
-    ...(enrich.endpoint_scopes ? { endpointScopesFile: enrich.endpoint_scopes } : {}),
-  });
+  const enricher = await enricherFor(loaded, keys);
   const w = await wire(loaded, opts, drainMs, logger, metrics);
   const controller = new AbortController();
   const unhook = onSignals(controller);
+  const sink = findingSink({
+    output: opts.output,
+    write: (t) => process.stdout.write(t),
+    store: w.store,
+    respond: w.responder ? (f) => w.responder!.dispatch(f) : undefined,
+    logger,
+  });
   let summary: ReplayRunSummary;
   try {
     summary = await runReplay({
-      files: files2,
+      files: sources,
       rules,
       keys: keys.lookup,
       enrich: (e) => enricher.enrich(e),
@@ -192,13 +204,7 @@ async function run(files: string[], opts: ReplayOptions): Promise<number> {
       join: { waitMs: durationMs(loaded.config.join.wait), maxPending: loaded.config.join.max_pending },
       state: w.db,
       deadLetter: opts.dryRun ? undefined : new DeadLetter({ home: loaded.home, metrics }),
-      onFindings: findingSink({
-        output: opts.output,
-        write: (t) => process.stdout.write(t),
-        store: w.store,
-        respond: w.responder ? (f) => w.responder!.dispatch(f) : undefined,
-        logger,
-      }),
+      onFindings: sink,
       signal: controller.signal,
       progress: createProgress(process.stderr, { label: 'replay' }),
       logger,
