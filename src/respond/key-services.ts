@@ -6,7 +6,7 @@ import { KeyInventory } from '../keys/inventory.js';
 import { loadLocalKek } from '../keys/kms.js';
 import { RevocationService } from '../keys/revocation/service.js';
 import type { AuditHook, Notifier } from '../keys/revocation/types.js';
-import { buildLifecycle, type Lifecycle } from '../keys/rotation/runtime.js';
+import { buildLifecycle, retrySettings, type Lifecycle } from '../keys/rotation/runtime.js';
 import { Vault } from '../keys/vault.js';
 import { MastodonClient } from '../mastodon/client.js';
 import type { ControlDb } from '../store/control.js';
@@ -74,6 +74,7 @@ export async function buildKeyServices(o: KeyServicesOptions): Promise<BuiltKeyS
     },
     admin: client,
     undo,
+    revokeAttempts: retrySettings(o.loaded).maxAttempts,
   };
   return { services, undo };
 }

@@ -30,6 +30,8 @@ export interface ResponseKeyServices {
   admin: AdminClient;
   /** Where reversible actions record how to undo them. */
   undo: UndoLog;
+  /** Outbox attempts for one revocation before it is dead-lettered (config `revocation.max_attempts`). */
+  revokeAttempts: number;
 }
 
 /** The admin calls of MastodonClient the contain actions use. */

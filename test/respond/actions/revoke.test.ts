@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openKeysDb } from '../../../src/keys/db.js';
 import { KeyInventory } from '../../../src/keys/inventory.js';
+import { HttpReceiver } from '../../helpers/slack-receiver.js';
 import { MastodonBench, until } from '../mastodon-bench.js';
 
 // The revoke action end to end below the detection engine: finding → policy → safeguards →
@@ -44,14 +45,23 @@ describe('revoke', () => {
     expect(b.leaks(r.responder.audit.list({ limit: 50 }), r.responder.outbox.list({}))).toEqual([]);
   });
 
-  it('keeps the revocation pending while Mastodon is down and finishes it when it is back, across a restart', async () => {
+  it('keeps the revocation pending while Mastodon is down (people are told once) and finishes it when it is back, across a restart', async () => {
     const { token, item } = await b.appKey('bot');
     await b.importKeys([item]);
-    let r = await b.respond(REVOKE);
+    const slack = await HttpReceiver.start();
+    const env = { TUSKGUARD_SLACK_WEBHOOK_URL: slack.url() };
+    let r = await b.respond(REVOKE, env);
     await b.sim.setDown(true);
 
     await r.dispatch(b.finding('bot'));
-    expect(await r.drain(300)).toMatchObject({ drained: false, pending: 1 });
+    expect(await r.drain(300)).toMatchObject({ drained: false });
+    const job = r.responder.outbox.list({ channel: 'revoke' })[0]!;
+    expect(['pending', 'leased']).toContain(job.status);
+    expect(job.maxAttempts).toBe(500); // revocation.max_attempts: an outage does not dead-letter it within minutes
+    await slack.waitFor(1);
+    await new Promise((res) => setTimeout(res, 200)); // more retries fail meanwhile
+    expect(slack.requests.map((q) => q.raw).filter((x) => x.includes('revoke-pending for bot'))).toHaveLength(1);
+    await slack.close();
     expect(keyStatus('bot')).toBe('revoke-pending');
     expect(b.tokenState(token)).toBe('live');
     expect(r.responder.outbox.list({ channel: 'revoke' })[0]!.lastError).toMatch(/revoke-pending|cannot be reached|ECONNREFUSED/);

@@ -70,7 +70,8 @@ export const revoke = defineAction({
       actor: ctx.actor === 'tuskguard' ? 'responder' : ctx.actor,
       finding_id: ctx.finding.id,
     };
-    const { job, created } = ctx.outbox.enqueue({ key: ctx.idempotencyKey, channel: 'revoke', payload, findingId: ctx.finding.id, target: ctx.target });
+    // A revocation outlasts an outage: it is retried as long as the config's revocation policy says.
+    const { job, created } = ctx.outbox.enqueue({ key: ctx.idempotencyKey, channel: 'revoke', payload, findingId: ctx.finding.id, target: ctx.target, maxAttempts: keys.revokeAttempts });
     return {
       status: 'queued',
       message: `revocation of ${ctx.target} (fingerprint ${record.fingerprint}) queued; done once Mastodon answers 401 for its token`,
