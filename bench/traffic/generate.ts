@@ -80,22 +80,8 @@ export function generateTraffic(o: TrafficOptions): Traffic {
   const plan = streamOf(o.seed, 'plan');
   for (const k of keys) if (k.profile === 'retired-integration') k.changes.stopAt = week + intBetween(plan, 8, 12) * HOUR;
   const free = [...keys];
-  const attacks: AttackLabel[] = [];
-  const reqs: Req[] = [];
   const wanted = o.rules ? ATTACKS.filter((a) => o.rules!.includes(a.rule)) : ATTACKS;
-  const victims = chooseVictims(wanted, free, o.seed, size);
-  for (const a of wanted) {
-    const victim = victims.get(a.rule) ?? null;
-    const ctx = { r: streamOf(o.seed, 'attack', a.rule), nets, pepper: o.pepper, week };
-    const start = a.when(ctx, victim);
-    const built = a.build(ctx, victim, start);
-    reqs.push(...built.reqs);
-    const times = built.reqs.map((q) => q.t);
-    attacks.push({
-      id: `attack-${attacks.length + 1}`, rule: a.rule, key: victim?.id ?? null, fingerprint: victim?.fp ?? null, group: built.group ?? null,
-      start: iso(Math.min(...times)), end: iso(Math.max(...times)), origin: built.origin, description: built.description,
-    });
-  }
+  const { reqs, attacks } = injectAttacks(wanted, chooseVictims(wanted, free, o.seed, size), { seed: o.seed, nets, pepper: o.pepper, week });
   const negatives = applyNegatives(streamOf(o.seed, 'negatives'), free.filter((k) => k.managed), week, to, size === 'full' ? 2 : 1);
   for (const k of keys) {
     const w = new KeyWriter(k, streamOf(o.seed, 'traffic', k.id));
@@ -104,13 +90,36 @@ export function generateTraffic(o: TrafficOptions): Traffic {
   }
   reqs.push(...background({ seed: o.seed, from, to, perHour: o.federationPerHour ?? (size === 'full' ? 150 : 40), pepper: o.pepper }));
   const sorted = reqs.filter((q) => q.t >= from && q.t < to).sort((a, b) => a.t - b.t);
-  const cut = sorted.findIndex((q) => q.t >= week);
+  const first = sorted.findIndex((q) => q.t >= week);
+  const cut = first < 0 ? sorted.length : first;
   const labels: TrafficLabels = {
     generator: GENERATOR, seed: o.seed, size,
     history: { from: iso(from), to: iso(week) }, week: { from: iso(week), to: iso(to) },
     keys: keys.map(keyLabel), attacks, negatives, uncovered: (o.packRules ?? []).filter((r) => !ATTACK_RULES.includes(r)),
   };
   return { keys, history: sorted.slice(0, cut), week: sorted.slice(cut), labels };
+}
+
+/** Build each attack on its victim; its label's start and end are its first and last request. */
+function injectAttacks(
+  wanted: readonly AttackKind[],
+  victims: Map<string, KeySpec>,
+  c: { seed: number; nets: Networks; pepper: string; week: number },
+): { reqs: Req[]; attacks: AttackLabel[] } {
+  const reqs: Req[] = [];
+  const attacks: AttackLabel[] = [];
+  for (const a of wanted) {
+    const victim = victims.get(a.rule) ?? null;
+    const ctx = { r: streamOf(c.seed, 'attack', a.rule), nets: c.nets, pepper: c.pepper, week: c.week };
+    const built = a.build(ctx, victim, a.when(ctx, victim));
+    reqs.push(...built.reqs);
+    const times = built.reqs.map((q) => q.t);
+    attacks.push({
+      id: `attack-${attacks.length + 1}`, rule: a.rule, key: victim?.id ?? null, fingerprint: victim?.fp ?? null, group: built.group ?? null,
+      start: iso(Math.min(...times)), end: iso(Math.max(...times)), origin: built.origin, description: built.description,
+    });
+  }
+  return { reqs, attacks };
 }
 
 /**
