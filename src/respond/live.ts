@@ -39,8 +39,8 @@ const MAX_QUEUED_EVENTS = 50_000;
 
 type Handler = (events: readonly Event[]) => void | Promise<void>;
 
-/** Stored events → the engine, in order, off the pipeline's acknowledgement path. */
-class EventRelay {
+/** Stored events → the engine, in order, off the pipeline's acknowledgement path (exported for tests). */
+export class EventRelay {
   private handler: Handler | null = null;
   private readonly queue: Array<readonly Event[]> = [];
   private queued = 0;
