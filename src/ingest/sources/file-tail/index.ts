@@ -58,6 +58,9 @@ export class FileTailSource implements Source {
   private unacked = 0;
   private ackWaiters: Array<() => void> = [];
   private firstScan = true;
+  /** Resolved once the first scan has fixed every file's start offset (so `start_at: end` means "at start()"). */
+  private markPositioned: () => void = () => {};
+  private readonly positioned = new Promise<void>((r) => (this.markPositioned = r));
 
   constructor(
     private readonly config: FileTailSourceConfig,
@@ -85,6 +88,9 @@ export class FileTailSource implements Source {
     await this.resumeRotatedWhileDown();
     this.watchDirectories();
     this.loop = this.run();
+    // Resolve only once offsets are fixed: lines appended after start() returns are read even
+    // with start_at: end. Reading the backlog itself happens after, without blocking start().
+    await Promise.race([this.positioned, this.loop]);
   }
 
   async stop(): Promise<void> {
@@ -106,6 +112,7 @@ export class FileTailSource implements Source {
         this.deps.metrics.errors.inc({ component: 'file-tail', stage: 'scan' });
         this.deps.logger.error({ source: this.id, err: errorMessage(e) }, 'file-tail scan failed; retrying at next poll');
       }
+      this.markPositioned();
       this.firstScan = false;
       if (this.stopping) break;
       await new Promise<void>((r) => {
@@ -131,6 +138,7 @@ export class FileTailSource implements Source {
       if (!this.files.has(id)) await this.track(id, path);
       else this.files.get(id)!.path = path;
     }
+    this.markPositioned();
     const ordered = [...this.files.values()].sort((a, b) => Number(b.rotated) - Number(a.rotated));
     for (const f of ordered) {
       if (this.stopping) return;
