@@ -75,7 +75,9 @@ interface Pending {
   entries: Entry[];
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+// Referenced: a retry wait only happens while lines are held, and those must keep the process
+// alive (an unreferenced wait let a CLI backfill exit silently while the store was down).
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class Pipeline implements PipelineInput {
   private readonly o: Required<Omit<PipelineOptions, 'joiner' | 'enrich' | 'fingerprint' | 'retry'>> &
@@ -170,6 +172,17 @@ export class Pipeline implements PipelineInput {
     }
   }
 
+  /**
+   * The flush timer keeps the process alive exactly while lines are held: otherwise a source
+   * waiting for room, with only this timer left to make room, would see Node exit under it.
+   */
+  private holdProcess(hold: boolean): void {
+    const flushTimer = this.timers[0];
+    if (!flushTimer || this.stopped) return;
+    if (hold) flushTimer.ref();
+    else flushTimer.unref();
+  }
+
   private hasRoom(lines: number): boolean {
     return this.inFlight === 0 || this.inFlight + lines <= this.o.maxInFlightLines;
   }
@@ -184,6 +197,7 @@ export class Pipeline implements PipelineInput {
     const tracker: Tracker = { batch, remaining: batch.lines.length };
     this.inFlight += batch.lines.length;
     this.o.metrics.inFlight.set(this.inFlight);
+    this.holdProcess(true);
     this.trackers.push(tracker);
     this.queue.push(tracker);
     void this.work();
@@ -370,6 +384,7 @@ export class Pipeline implements PipelineInput {
         this.trackers.shift();
         this.inFlight -= t.batch.lines.length;
         this.o.metrics.inFlight.set(this.inFlight);
+        if (this.inFlight === 0) this.holdProcess(false);
         this.notify();
       }
     } finally {
