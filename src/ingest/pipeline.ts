@@ -73,6 +73,8 @@ export interface PipelineStatus {
 interface Pending {
   event: Event;
   entries: Entry[];
+  /** Settles once the listeners have seen this event; the source's ack waits for it. */
+  emitted?: Promise<void>;
 }
 
 // Referenced: a retry wait only happens while lines are held, and those must keep the process
@@ -87,6 +89,8 @@ export class Pipeline implements PipelineInput {
   private readonly trackers: Tracker[] = [];
   private readonly toWrite: Pending[] = [];
   private readonly listeners: EventListener[] = [];
+  /** Emission chain: keeps listener calls in release order, one batch at a time. */
+  private emitting: Promise<void> = Promise.resolve();
   private readonly index = new LineIndex();
   private readonly dupes = new Map<string, DuplicateTracker>();
   private readonly waiters = new Set<() => void>();
@@ -119,7 +123,15 @@ export class Pipeline implements PipelineInput {
     }
   }
 
-  /** Register a downstream consumer of stored events; returns an unsubscribe function. */
+  /**
+   * Register a downstream consumer (detection) of enriched events. Listeners get events as they
+   * leave the joiner, in order, while the store write runs beside them (ARCHITECTURE: enrich
+   * feeds store and detect in parallel), so detection latency does not include the store's.
+   * A batch is acknowledged to its source only after both the store and the listeners are done,
+   * so a crash re-reads (never skips) lines detection had not finished. Events the store then
+   * refuses for good were already seen by detection; they are dead-lettered as usual.
+   * Returns an unsubscribe function.
+   */
   onEvents(listener: EventListener): () => void {
     this.listeners.push(listener);
     return () => {
@@ -278,6 +290,7 @@ export class Pipeline implements PipelineInput {
 
   /** Events leave the joiner: find the lines they came from, enrich, queue for writing. */
   private release(items: Array<Event | Pending>): void {
+    const released: Pending[] = [];
     for (const item of items) {
       const p = 'entries' in item ? item : { event: item, entries: this.index.take(item) };
       if (p.entries.length === 0) this.o.metrics.errors.inc({ component: 'pipeline', stage: 'join-tracking' });
@@ -289,8 +302,14 @@ export class Pipeline implements PipelineInput {
           this.o.logger.warn({ err: errorMessage(e) }, 'enrichment failed; event stored unenriched');
         }
       }
-      this.toWrite.push(p);
+      released.push(p);
     }
+    if (released.length && this.listeners.length) {
+      const events = released.map((p) => p.event);
+      const emitted = (this.emitting = this.emitting.then(() => this.emit(events)));
+      for (const p of released) p.emitted = emitted;
+    }
+    for (const p of released) this.toWrite.push(p);
     if (this.o.joiner) this.o.metrics.joinPending.set(this.o.joiner.pending);
     this.flush(false);
   }
@@ -326,8 +345,8 @@ export class Pipeline implements PipelineInput {
       }
     }
     if (dead.length) await this.withRetry('dead-letter', () => this.o.deadLetter.write(dead));
-    const stored = failed.size ? events.filter((e) => !failed.has(e['event.id'])) : events;
-    await this.emit(stored);
+    // emit() never rejects (listener errors are counted), so this only waits.
+    await Promise.all(new Set(batch.map((p) => p.emitted)));
     for (const p of batch) for (const e of p.entries) e.tracker.remaining--;
     void this.settle();
   }
