@@ -21,17 +21,19 @@ import type { EventStore } from '../store/types.js';
 import { createResponder, type ResponseHook } from './index.js';
 
 /**
- * Detection and response inside `serve`: every event the pipeline has stored goes through the
- * detection engine (state in the control DB, namespace `live`), findings are written to the
- * store and handed to the responder. Rules: ./rules/detections when present, else the shipped
- * pack; a bad rule fails the start. The engine's view of the key inventory (status, scopes) is
- * re-read every 30 s, so a key revoked by the responder is known as revoked from then on.
+ * Detection and response inside `serve`: every event the pipeline releases (enriched; the
+ * store write runs beside it) goes through the detection engine (state in the control DB,
+ * namespace `live`), findings are written to the store and handed to the responder. Rules:
+ * ./rules/detections when present, else the shipped pack; a bad rule fails the start. The
+ * engine's view of the key inventory (status, scopes) is re-read every 30 s, so a key revoked
+ * by the responder is known as revoked from then on.
  *
- * Detection runs beside the pipeline, not inside its acknowledgement path: the pipeline hands
- * stored events over and acknowledges its lines (file offsets, push answers) at once; only when
- * more than MAX_QUEUED_EVENTS wait for detection does it slow down (backpressure). A crash can
- * thus leave the last few stored events undetected — as the engine's periodic snapshot already
- * does — but never delays or loses a line.
+ * The pipeline would hold a batch's acknowledgement (file offsets, push answers) until its
+ * listeners finish. Here the listener only queues the events (the relay below) and returns, so
+ * ingestion never waits for detection, the findings' store writes or the responder; only when
+ * more than MAX_QUEUED_EVENTS wait does it slow down (backpressure). The price: after a crash,
+ * events still queued are not detected on when their lines are not re-read — the same kind of
+ * loss the engine's periodic state snapshot already accepts. Lines themselves are never lost.
  */
 export const LIVE_NAMESPACE = 'live';
 const KEY_RELOAD_MS = 30_000;
