@@ -50,6 +50,28 @@ describe('new-term', () => {
     expect(out[0]!.evidence.term).toEqual({ 'event.hour_of_day': '3' });
   });
 
+  it('min_count per term restarts at each term, per group it counts across terms', () => {
+    const burst = (per: string) => {
+      const engine = new DetectionEngine({ rules: [r({ fields: ['event.hour_of_day'], min_count: 5, window: '1h', min_count_per: per })] });
+      for (let d = 0; d < 3; d++) for (let h = 9; h < 17; h++) use(engine, T0 + d * DAY + h * HOUR, '203.0.113.7', 'bot');
+      // 18:57, 18:58, 18:59, 18:59:30 — then 19:00, 19:01: the burst straddles the hour.
+      const start = T0 + 4 * DAY + 18 * HOUR + 57 * 60_000;
+      const times = [0, 60_000, 120_000, 150_000, 180_000, 240_000].map((x) => start + x);
+      return times.map((t) => use(engine, t, '203.0.113.7', 'bot').length);
+    };
+    expect(burst('term')).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(burst('group')).toEqual([0, 0, 0, 0, 1, 0]);
+  });
+
+  it('min_count per group slides: occurrences older than the window drop out', () => {
+    const engine = new DetectionEngine({ rules: [r({ fields: ['event.hour_of_day'], min_count: 3, window: '1h', min_count_per: 'group' })] });
+    for (let d = 0; d < 3; d++) for (let h = 9; h < 17; h++) use(engine, T0 + d * DAY + h * HOUR, '203.0.113.7', 'bot');
+    const at = (h: number, m: number) => use(engine, T0 + 4 * DAY + h * HOUR + m * 60_000, '203.0.113.7', 'bot').length;
+    expect([at(2, 0), at(3, 30), at(3, 40)]).toEqual([0, 0, 0]); // 02:00 dropped out by 03:40
+    expect(at(3, 50)).toBe(1);
+    expect(at(2, 10)).toBe(0); // hour 2 was learned with the finding
+  });
+
   it('forgets a term unseen for forget_after', () => {
     const engine = new DetectionEngine({ rules: [r({ forget_after: '7d' })] });
     use(engine, T0, '203.0.113.7', 'Tusky/1');

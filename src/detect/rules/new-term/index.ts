@@ -10,7 +10,10 @@ import type { Detector, Hit, RuleType } from '../../types.js';
  * scope it never used. Each group first learns for `learning_period` from its first event and
  * never fires meanwhile; a term unseen for `forget_after` is forgotten and would be new again.
  * With `min_count` > 1, a new term must recur that many times within `window` to count, and
- * is learned only then (a single stray request stays quiet).
+ * is learned only then (a single stray request stays quiet). With `min_count_per: group`, the
+ * occurrences of all the group's new terms count together over a sliding `window` (and all of
+ * them are learned when it fires): a term that is a time bucket (hour of day) would otherwise
+ * restart its count at every bucket boundary, so a burst straddling 18:57–19:03 fired late.
  */
 export const newTermParams = {
   fields: z.array(z.string()).min(1).max(4).describe('Fields whose combined value is the term.'),
@@ -19,6 +22,7 @@ export const newTermParams = {
   max_terms: z.number().int().min(1).max(100_000).default(1_000).describe('Terms kept per group (least recently seen evicted).'),
   min_count: z.number().int().min(1).default(1).describe('Occurrences of a new term, within `window`, before it fires.'),
   window: positiveDuration.default(3_600_000).describe('Window for min_count.'),
+  min_count_per: z.enum(['term', 'group']).default('term').describe('Count min_count per new term, or over all new terms of the group together (sliding window).'),
 };
 
 export interface NewTermParams {
@@ -28,6 +32,7 @@ export interface NewTermParams {
   max_terms: number;
   min_count: number;
   window: number;
+  min_count_per: 'term' | 'group';
 }
 
 interface State {
@@ -37,6 +42,8 @@ interface State {
   t: Record<string, number>;
   /** new term → [occurrences, first occurrence], while it waits for min_count. */
   p: Record<string, [number, number]>;
+  /** With min_count_per: group, the latest new-term occurrences within the window: [time, term]. */
+  g?: Array<[number, string]>;
 }
 
 const SEP = '\u001f';
@@ -96,6 +103,7 @@ export class NewTermDetector implements Detector<State> {
   /** Count an occurrence of a new term; true once it reached min_count within the window. */
   private recurred(s: State, term: string, t: number): boolean {
     if (this.p.min_count <= 1) return true;
+    if (this.p.min_count_per === 'group') return this.recurredInGroup(s, term, t);
     const prev = s.p[term];
     const pending: [number, number] = prev && prev[1] > t - this.p.window ? [prev[0] + 1, prev[1]] : [1, t];
     if (pending[0] >= this.p.min_count) {
@@ -105,6 +113,24 @@ export class NewTermDetector implements Detector<State> {
     s.p[term] = pending;
     const keys = Object.keys(s.p);
     if (keys.length > MAX_PENDING) delete s.p[keys[0]!];
+    return false;
+  }
+
+  /**
+   * Sliding count over all new terms of the group. Keeps at most min_count - 1 occurrences, so
+   * memory stays bounded; once min_count fall within the window, every pending term is learned.
+   */
+  private recurredInGroup(s: State, term: string, t: number): boolean {
+    const from = t - this.p.window;
+    const g = (s.g ?? []).filter(([at]) => at > from && at <= t);
+    g.push([t, term]);
+    if (g.length >= this.p.min_count) {
+      for (const [, other] of g) if (other !== term) this.learn(s, other, t);
+      delete s.g;
+      return true;
+    }
+    g.sort((a, b) => a[0] - b[0]);
+    s.g = g.slice(-(this.p.min_count - 1));
     return false;
   }
 
@@ -144,7 +170,7 @@ export class NewTermDetector implements Detector<State> {
   }
 
   isEmpty(s: State): boolean {
-    return Object.keys(s.t).length === 0 && Object.keys(s.p).length === 0;
+    return Object.keys(s.t).length === 0 && Object.keys(s.p).length === 0 && !s.g?.length;
   }
 }
 
@@ -153,7 +179,11 @@ export const newTerm: RuleType<NewTermParams> = {
   summary: '{key} used a new {fields}: {term} (known: {known} others).',
   vars: ['term', 'fields', 'known', 'learned_since'],
   check(p) {
-    return p.fields.flatMap((f, i) => (fieldKind(f) ? [] : [{ path: ['fields', i], message: `unknown field "${f}"` }]));
+    const issues = p.fields.flatMap((f, i) => (fieldKind(f) ? [] : [{ path: ['fields', i] as Array<string | number>, message: `unknown field "${f}"` }]));
+    if (p.min_count_per === 'group' && p.min_count > MAX_PENDING) {
+      issues.push({ path: ['min_count'], message: `with min_count_per: group, min_count is at most ${MAX_PENDING} (occurrences are kept one by one)` });
+    }
+    return issues;
   },
   create: (p) => new NewTermDetector(p),
 };
