@@ -13,7 +13,7 @@ import { type Rng, between, intBetween, pick, secret } from './random.js';
 export interface AttackLabel {
   id: string;
   rule: string;
-  /** Managed key id, or null when the attack is not about one key. */
+  /** Key id (managed, or an unmanaged token's for token-new-origin), or null when the attack is not about one key. */
   key: string | null;
   fingerprint: string | null;
   /** For attacks on no key: the group the rule reports (e.g. `source.network`). */
@@ -42,7 +42,7 @@ interface Built {
 export interface AttackKind {
   rule: string;
   /** Which keys may be the victim (null: no key). */
-  victim: { profile: Profile; where?: (k: KeySpec) => boolean } | null;
+  victim: { profile: Profile; where?: (k: KeySpec) => boolean; unmanaged?: true } | null;
   /** When the attack starts, for that victim. */
   when(c: AttackContext, k: KeySpec | null): number;
   build(c: AttackContext, k: KeySpec | null, start: number): Built;
@@ -192,6 +192,17 @@ export const ATTACKS: AttackKind[] = [
     build(c, k, start) {
       const reqs = paced(c, start, 8, 30, 90, (t, i) => hit(t, usual(k!), k!.ua, k!.fp, 'POST', i % 3 === 2 ? '/api/v1/statuses' : `/api/v1/statuses/${statusId(c.r)}/favourite`));
       return { reqs, origin: 'usual', description: 'a reader key that holds write starts favouriting and posting' };
+    },
+  },
+  {
+    rule: 'token-new-origin',
+    victim: { profile: 'third-party-app', unmanaged: true },
+    when: (c) => someTime(c),
+    build(c, k, start) {
+      const o = c.nets.hostile('vps');
+      const ua = pick(c.r, ATTACKER_UAS);
+      const reqs = paced(c, start, 40, 20, 60, (t, i) => hit(t, o, ua, k!.fp, 'GET', i === 0 ? '/api/v1/accounts/verify_credentials' : `/api/v1/accounts/${accountId(c.r, 500)}/statuses?limit=40`));
+      return { reqs, origin: 'new', description: `a user's stolen app token used from ${o.network} (${o.asName}) with ${ua}` };
     },
   },
 ];

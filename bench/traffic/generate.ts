@@ -123,7 +123,8 @@ function injectAttacks(
 }
 
 /**
- * One victim per attack, drawn by the seed among the free managed keys of the right profile;
+ * One victim per attack, drawn by the seed among the free managed keys of the right profile
+ * (unmanaged tokens for an attack that asks for one);
  * attacks with a narrower choice (a read-only key, a key holding write) choose first.
  */
 function chooseVictims(attacks: readonly AttackKind[], free: KeySpec[], seed: number, size: PopulationSize): Map<string, KeySpec> {
@@ -131,7 +132,7 @@ function chooseVictims(attacks: readonly AttackKind[], free: KeySpec[], seed: nu
   const narrow = [...attacks].sort((a, b) => Number(!a.victim?.where) - Number(!b.victim?.where));
   for (const a of narrow) {
     if (!a.victim) continue;
-    const fits = free.filter((k) => k.managed && k.profile === a.victim!.profile && (a.victim!.where?.(k) ?? true));
+    const fits = free.filter((k) => k.managed === !a.victim!.unmanaged && k.profile === a.victim!.profile && (a.victim!.where?.(k) ?? true));
     if (fits.length === 0) throw new Error(`no key left for an attack of ${a.rule}: the ${size} population is too small`);
     const k = pick(streamOf(seed, 'victim', a.rule), fits);
     free.splice(free.indexOf(k), 1);

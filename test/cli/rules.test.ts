@@ -18,7 +18,7 @@ describe('tuskguard rules validate', () => {
   it('accepts the shipped rule pack', async () => {
     const r = await runCli(['rules', 'validate']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('ok: 11 valid rule(s) in 11 file(s)');
+    expect(r.stdout).toContain('ok: 12 valid rule(s) in 12 file(s)');
   });
 
   it('exits 1 naming the file and the path of each bad key, in human and JSON form', async () => {

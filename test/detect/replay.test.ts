@@ -66,7 +66,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('runReplay', () => {
   it('finds every injected attack of the generated week, each about its key', () => {
     for (const a of traffic.labels.attacks) {
-      const hit = uninterrupted.find((f) => f.rule === a.rule && (a.key ? f.key === a.key : f.group['source.network'] === a.group!['source.network']));
+      const hit = uninterrupted.find((f) => f.rule === a.rule && (a.key ? f.key === a.key || (a.fingerprint !== null && f.fingerprint === a.fingerprint) : f.group['source.network'] === a.group!['source.network']));
       expect(hit, `${a.rule} on ${a.key ?? JSON.stringify(a.group)}`).toBeDefined();
       expect(Date.parse(hit!.at) - Date.parse(a.start)).toBeLessThanOrEqual(5 * 60_000);
     }

@@ -1,3 +1,4 @@
+import { tokenNewOrigin } from './scenarios-unmanaged.js';
 import { DAY, HOUR, MIN, ROUTE, type Req, type Scenario, UA, at, every, fpOf, workingHours } from './lib.js';
 
 /**
@@ -309,4 +310,5 @@ export const RULE_SCENARIOS: Record<string, () => Scenario> = {
   'distributed-low-and-slow': distributedLowAndSlow,
   'write-spam': writeSpam,
   'new-scope-use': newScopeUse,
+  'token-new-origin': tokenNewOrigin,
 };
