@@ -26,20 +26,11 @@ import { loadRulesOrThrow } from '../src/detect/load.js';
 import { createEnricher } from '../src/ingest/enrich/index.js';
 import { PARSERS } from '../src/ingest/parsers/registry.js';
 import { openControlDb } from '../src/store/control.js';
+import { rng } from './traffic/random.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 600_000);
 const KEYS = 2_000;
 const START = Date.parse('2026-11-02T09:00:00Z');
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ROUTES: Array<[string, string]> = [
   ['GET', '/api/v1/timelines/home?limit=40'], ['GET', '/api/v1/notifications'], ['GET', '/api/v1/statuses/%id'],

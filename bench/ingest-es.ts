@@ -40,20 +40,11 @@ import { createIngestCore } from '../src/main.js';
 import { createClient } from '../src/store/elasticsearch/connection.js';
 import { dropPrefix, median, prepare, probeGrid, rawRun } from './es-bulk.js';
 import { ensureElasticsearch } from './lib/es.js';
+import { rng } from './traffic/random.js';
 
 /** A simulation's pepper, never a real one: the fingerprinter is on, as in production. */
 const PEPPER = 'bench-ingest-es-pepper-not-a-secret';
 const DAY = '2026-11-24';
-
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Concrete request paths for the API routes of endpoint-scopes.json (`:id` → a number). */
 function apiRoutes(): { method: string; path: string }[] {

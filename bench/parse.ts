@@ -22,21 +22,11 @@ import { eventIdFor } from '../src/ingest/parsers/id.js';
 import { PARSERS } from '../src/ingest/parsers/registry.js';
 import type { ParseContext } from '../src/ingest/types.js';
 import { loadEndpointScopes, RouteMatcher, type EndpointEntry } from '../src/mastodon/endpoint-scopes.js';
+import { rng } from './traffic/random.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 const LINES = 200_000;
 const ctx: ParseContext = { fingerprint: createFingerprinter('bench-pepper-0123456789abcdef'), origin: 'file:/var/log/bench.log' };
-
-/** A small deterministic PRNG (mulberry32) so every run parses the same lines. */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PATHS = [
   '/api/v1/timelines/home?limit=40', '/api/v1/notifications?max_id=1133', '/api/v1/statuses/%id',

@@ -13,19 +13,10 @@
 import { createFingerprinter } from '../src/core/fingerprint.js';
 import { findCandidates } from '../src/keys/scan/candidates.js';
 import { createTextScanner } from '../src/keys/scan/text.js';
+import { rng } from './traffic/random.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function corpus(bytes: number): string {
   const r = rng(7);

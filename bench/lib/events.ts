@@ -1,4 +1,5 @@
 import type { Event } from '../../src/core/event.js';
+import { rng } from '../traffic/random.js';
 
 /**
  * Deterministic events of the full event shape (every field set, values varied like a busy
@@ -14,16 +15,6 @@ const ROUTES = [
   ['GET /api/v2/search', '/api/v2/search', ['read', 'read:search']],
 ] as const;
 const UAS = ['Tusky/25.2 Android/14', 'Ivory/2.0 (iPhone; iOS 18.1)', 'python-requests/2.31.0', 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0'];
-
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
 

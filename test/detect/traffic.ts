@@ -1,17 +1,9 @@
 import type { Event } from '../../src/core/event.js';
 import { DAY, HOUR, ev } from './helpers.js';
+// mulberry32, shared with the traffic generator: one implementation for every seeded stream.
+import { rng as prng } from '../../bench/traffic/random.js';
 
-/** Deterministic PRNG (mulberry32), so generated traffic is the same on every run. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng };
 
 /** Working-hours shape: busy 8-18 UTC, quiet at night; weekends at `weekend` of weekdays. */
 export function officeRate(t: number, base: number, weekend = 0.3): number {

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { minimalScopeCover, reviewKeys, scopeBreadth, type ReviewedKey } from '../../src/keys/least-privilege.js';
 import { isParentScope, KNOWN_SCOPES } from '../../src/keys/scopes.js';
 import type { RouteUsage } from '../../src/store/types.js';
+import { rng as mulberry32 } from '../../bench/traffic/random.js';
 
 interface Entry {
   method: string;
@@ -29,18 +30,6 @@ const usage = (e: Entry | null, count = 1, lastSeen = '2026-11-29T12:00:00.000Z'
   firstSeen: '2026-11-01T00:00:00.000Z',
   lastSeen,
 });
-
-/** Deterministic PRNG so a failing sample can be reproduced from its seed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('the real endpoint table', () => {
   it('uses only configured scopes, so the review and the import schema agree', () => {
