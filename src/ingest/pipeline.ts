@@ -104,6 +104,8 @@ export class Pipeline implements PipelineInput {
   private stopped = false;
   private lastStoreError: string | null = null;
   private readonly timers: NodeJS.Timeout[] = [];
+  /** Also in `timers`; referenced while lines are held (see holdProcess). */
+  private readonly flushTimer: NodeJS.Timeout;
 
   constructor(options: PipelineOptions) {
     this.o = {
@@ -117,7 +119,8 @@ export class Pipeline implements PipelineInput {
       ...options,
     };
     this.retry = { initialMs: 100, maxMs: 30_000, maxAttempts: Infinity, ...options.retry };
-    this.timers.push(setInterval(() => this.flush(true), this.o.flushIntervalMs).unref());
+    this.flushTimer = setInterval(() => this.flush(true), this.o.flushIntervalMs).unref();
+    this.timers.push(this.flushTimer);
     if (this.o.time === 'wall' && this.o.joiner) {
       this.timers.push(setInterval(() => this.advance(), this.o.advanceIntervalMs).unref());
     }
@@ -189,10 +192,9 @@ export class Pipeline implements PipelineInput {
    * waiting for room, with only this timer left to make room, would see Node exit under it.
    */
   private holdProcess(hold: boolean): void {
-    const flushTimer = this.timers[0];
-    if (!flushTimer || this.stopped) return;
-    if (hold) flushTimer.ref();
-    else flushTimer.unref();
+    if (this.stopped) return;
+    if (hold) this.flushTimer.ref();
+    else this.flushTimer.unref();
   }
 
   private hasRoom(lines: number): boolean {
