@@ -31,6 +31,7 @@ import { createClient } from '../src/store/elasticsearch/connection.js';
 import { IndexLayout } from '../src/store/elasticsearch/indices.js';
 import { ElasticsearchStore } from '../src/store/elasticsearch/store.js';
 import { ensureElasticsearch } from './lib/es.js';
+import { PrebuiltBulk } from './lib/prebuilt.js';
 import { syntheticEvents } from './lib/events.js';
 
 /** Yields the same events, in batches, every time it is called. */
@@ -86,36 +87,21 @@ export async function dropPrefix(client: Client, prefix: string): Promise<void> 
   for (const c of ['settings', 'events', 'findings', 'actions']) await client.cluster.deleteComponentTemplate({ name: `${prefix}-${c}` }).catch(() => undefined);
 }
 
-/** NDJSON bodies of `batch` documents each, for the indices the store itself would choose. */
-function buildBodies(events: readonly Event[], prefix: string, batch: number): string[] {
-  const layout = new IndexLayout(prefix, 'day');
-  const bodies: string[] = [];
-  for (let i = 0; i < events.length; i += batch) {
-    let body = '';
-    for (const e of events.slice(i, i + batch)) {
-      const index = layout.indexFor('events', Date.parse(e['@timestamp']));
-      body += `{"index":{"_index":"${index}","_id":${JSON.stringify(e['event.id'])}}}\n${JSON.stringify(e)}\n`;
-    }
-    bodies.push(body);
-  }
-  return bodies;
-}
-
 /**
  * Templates installed and the first target index created before the clock starts, so neither
  * path pays for index creation inside its timed window.
  */
-export async function prepare(url: string, client: Client, what: string, first: Event | undefined): Promise<string> {
+export async function prepare(url: string, client: Client, what: string, firstMs: number | undefined): Promise<string> {
   const prefix = nextPrefix(what);
   await (await openStore(url, prefix, 1_000, 1)).close();
-  if (first) await client.indices.create({ index: new IndexLayout(prefix, 'day').indexFor('events', Date.parse(first['@timestamp'])) });
+  if (firstMs !== undefined) await client.indices.create({ index: new IndexLayout(prefix, 'day').indexFor('events', firstMs) });
   return prefix;
 }
 
 /** Raw ceiling: pre-built bodies, `concurrency` workers, docs/s. */
-export async function rawRun(url: string, client: Client, events: readonly Event[], batch: number, concurrency: number): Promise<number> {
-  const prefix = await prepare(url, client, 'raw', events[0]);
-  const bodies = buildBodies(events, prefix, batch);
+export async function rawRun(url: string, client: Client, docs: PrebuiltBulk, batch: number, concurrency: number): Promise<number> {
+  const prefix = await prepare(url, client, 'raw', docs.firstMs);
+  const bodies = docs.bodies(prefix, batch);
   let next = 0;
   const t0 = performance.now();
   const worker = async () => {
@@ -126,14 +112,14 @@ export async function rawRun(url: string, client: Client, events: readonly Event
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
-  const rate = events.length / ((performance.now() - t0) / 1_000);
+  const rate = docs.count / ((performance.now() - t0) / 1_000);
   await dropPrefix(client, prefix);
   return rate;
 }
 
 /** The store's path: writeEvents per source batch, a window of calls in flight, docs/s. */
-async function storeRun(url: string, client: Client, source: EventSource, first: Event | undefined, batch: number, concurrency: number): Promise<{ rate: number; docs: number }> {
-  const prefix = await prepare(url, client, 'store', first);
+async function storeRun(url: string, client: Client, source: EventSource, firstMs: number | undefined, batch: number, concurrency: number): Promise<{ rate: number; docs: number }> {
+  const prefix = await prepare(url, client, 'store', firstMs);
   const store = await openStore(url, prefix, batch, concurrency);
   const inflight: Promise<{ written: number; failed: unknown[] }>[] = [];
   let docs = 0;
@@ -161,8 +147,8 @@ export const median = (xs: number[]): number => {
 };
 
 /** The raw settings with the best rate over a small grid, on the first `probeDocs` documents. */
-export async function probeGrid(o: EsBulkBenchOptions, client: Client, events: readonly Event[], log: (m: string) => void) {
-  const probe = events.slice(0, o.probeDocs ?? 20_000);
+export async function probeGrid(o: EsBulkBenchOptions, client: Client, docs: PrebuiltBulk, log: (m: string) => void) {
+  const probe = docs.head(o.probeDocs ?? 20_000);
   let best = { rate: 0, batch: 1_000, concurrency: 1 };
   for (const batch of o.batches ?? [1_000, 3_000]) {
     for (const concurrency of o.concurrencies ?? [1, 2, 4]) {
@@ -185,14 +171,16 @@ export async function runEsBulkBench(o: EsBulkBenchOptions): Promise<EsBulkBench
   const client = createClient(elasticsearchStoreSchema.parse({ url: o.url }), process.env);
   try {
     const events = await collect(o.source);
-    const { batch, concurrency } = await probeGrid(o, client, events, log);
+    const prebuilt = PrebuiltBulk.from(events);
+    const firstMs = events.length ? Date.parse(events[0]!['@timestamp']) : undefined;
+    const { batch, concurrency } = await probeGrid(o, client, prebuilt, log);
     const raws: number[] = [];
     const stores: number[] = [];
     const ratios: number[] = [];
     let docs = 0;
     for (let round = 0; round < (o.rounds ?? 3); round++) {
-      const raw = () => rawRun(o.url, client, events, batch, concurrency);
-      const store = () => storeRun(o.url, client, o.source, events[0], batch, concurrency);
+      const raw = () => rawRun(o.url, client, prebuilt, batch, concurrency);
+      const store = () => storeRun(o.url, client, o.source, firstMs, batch, concurrency);
       const [r, s] = round % 2 === 0 ? [await raw(), await store()] : await store().then(async (x) => [await raw(), x] as const);
       log(`round ${round + 1}: raw ${Math.round(r)} docs/s, store ${Math.round(s.rate)} docs/s, ratio ${(s.rate / r).toFixed(2)}`);
       raws.push(r);

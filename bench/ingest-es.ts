@@ -8,8 +8,10 @@
  * One process, one node, one generated nginx-json file (many keys, IPs, statuses, and the
  * routes of data/mastodon/endpoint-scopes.json):
  * (a) ceiling: the lines parsed and enriched once, before any clock starts, into the very
- *     documents the pipeline makes; then indexed with the raw client at the best batch size
- *     and concurrency of es-bulk's grid (serialised to NDJSON beforehand too);
+ *     documents the pipeline makes, serialised to NDJSON and held off the JS heap (see
+ *     lib/prebuilt.ts: as objects they made the end-to-end run's GC trace 280 MB that real
+ *     ingest never holds); then indexed with the raw client at the best batch size and
+ *     concurrency of es-bulk's grid;
  * (b) end-to-end: the same file through `tuskguard ingest`'s path — replay source → pipeline
  *     (decode check, parse, enrich, batching, acks) → ElasticsearchStore — into a fresh
  *     prefix, timed until the pipeline has acknowledged every line.
@@ -40,6 +42,7 @@ import { createIngestCore } from '../src/main.js';
 import { createClient } from '../src/store/elasticsearch/connection.js';
 import { dropPrefix, median, prepare, probeGrid, rawRun } from './es-bulk.js';
 import { ensureElasticsearch } from './lib/es.js';
+import { PrebuiltBulk } from './lib/prebuilt.js';
 import { rng } from './traffic/random.js';
 
 /** A simulation's pepper, never a real one: the fingerprinter is on, as in production. */
@@ -95,7 +98,7 @@ export async function generateNginxJson(path: string, n: number, seed = 11): Pro
  * The documents the pipeline makes of `file`, made once: replay → a Pipeline with the same
  * parser, fingerprinter and enricher, writing into an array instead of a store.
  */
-export async function prebuild(file: string, home: string): Promise<Event[]> {
+export async function prebuildEvents(file: string, home: string): Promise<Event[]> {
   const docs: Event[] = [];
   const metrics = new Metrics();
   const enricher = await createEnricher({});
@@ -109,9 +112,14 @@ export async function prebuild(file: string, home: string): Promise<Event[]> {
   return docs;
 }
 
+/** Those documents as the raw ceiling's NDJSON (the event objects are dropped). */
+export async function prebuild(file: string, home: string): Promise<PrebuiltBulk> {
+  return PrebuiltBulk.from(await prebuildEvents(file, home));
+}
+
 /** (b): the file through createIngestCore's pipeline into a fresh prefix; lines/s and the doc count. */
-async function e2eRun(url: string, client: Client, file: string, home: string, first: Event | undefined, batch: number, concurrency: number) {
-  const prefix = await prepare(url, client, 'e2e', first);
+export async function e2eRun(url: string, client: Client, file: string, home: string, firstMs: number | undefined, batch: number, concurrency: number) {
+  const prefix = await prepare(url, client, 'e2e', firstMs);
   const loaded = {
     home, file: null,
     config: validateConfig({ home, store: { type: 'elasticsearch', elasticsearch: { url, index_prefix: prefix, replicas: 0, bulk: { max_docs: batch, concurrency } } } }),
@@ -147,16 +155,16 @@ async function main(): Promise<void> {
     const file = resolve(values.file ?? join(home, 'access.log'));
     if (!values.file) await generateNginxJson(file, Number(values.lines));
     const docs = await prebuild(file, home);
-    log(`${docs.length} documents pre-built from ${file}`);
+    log(`${docs.count} documents pre-built from ${file}`);
     const { batch, concurrency } = await probeGrid({ url: es.url, source: async function* () {}, probeDocs: Number(values['probe-docs']) }, client, docs, log);
     const raws: number[] = [];
     const e2es: number[] = [];
     const ratios: number[] = [];
     for (let round = 0; round < Number(values.rounds); round++) {
       const raw = () => rawRun(es.url, client, docs, batch, concurrency);
-      const e2e = () => e2eRun(es.url, client, file, home, docs[0], batch, concurrency);
+      const e2e = () => e2eRun(es.url, client, file, home, docs.firstMs, batch, concurrency);
       const [r, e] = round % 2 === 0 ? [await raw(), await e2e()] : await e2e().then(async (x) => [await raw(), x] as const);
-      if (e.count !== e.lines || e.lines !== docs.length) throw new Error(`round ${round + 1}: ${e.lines} lines read, ${e.count} documents in the index, ${docs.length} expected`);
+      if (e.count !== e.lines || e.lines !== docs.count) throw new Error(`round ${round + 1}: ${e.lines} lines read, ${e.count} documents in the index, ${docs.count} expected`);
       log(`round ${round + 1}: raw ${Math.round(r)} docs/s, end-to-end ${Math.round(e.rate)} lines/s, ratio ${(e.rate / r).toFixed(2)}; ${e.count} documents = ${e.lines} lines`);
       raws.push(r);
       e2es.push(e.rate);

@@ -4,7 +4,7 @@ import { buildApp } from './api/app.js';
 import type { HealthReport } from './api/routes/health.js';
 import { listen } from './api/server.js';
 import type { LoadedConfig } from './config/load.js';
-import { durationMs } from './config/schema.js';
+import { type Config, durationMs } from './config/schema.js';
 import { TuskguardError, errorMessage } from './core/errors.js';
 import { type Fingerprinter, createFingerprinter, loadPepper } from './core/fingerprint.js';
 import type { Logger } from './core/logger.js';
@@ -71,6 +71,19 @@ const SHUTDOWN_DRAIN_MS = 20_000;
 /** Retention runs hourly: cheap when there is nothing to delete, and bounded lag when there is. */
 const RETENTION_SCHEDULE = '7 * * * *';
 
+/**
+ * How the pipeline hands events to the store. SQLite writes one transaction per batch, one at a
+ * time. Elasticsearch gets batches as large as its bulk requests (`bulk.max_docs`) and one more
+ * in flight than it has bulk slots, so a slot never waits for the pipeline to cut the next
+ * batch: with the pipeline's former 1,000 × 2, the store's `bulk.concurrency` could never be
+ * used, and Elasticsearch saw at most two small bulks at a time.
+ */
+export function writeSizing(config: Config): { batchSize: number; writeConcurrency: number } {
+  const es = config.store.type === 'elasticsearch' ? config.store.elasticsearch : undefined;
+  if (!es) return { batchSize: 1_000, writeConcurrency: 2 };
+  return { batchSize: es.bulk.max_docs, writeConcurrency: es.bulk.concurrency + 1 };
+}
+
 /** Store, enricher, joiner, dead-letter and pipeline from the config. */
 export async function createIngestCore(
   opts: ServiceOptions & {
@@ -104,6 +117,7 @@ export async function createIngestCore(
     });
     const deadLetter = new DeadLetter({ home, metrics });
     const fingerprint = pepper ? createFingerprinter(pepper) : null;
+    const sizing = writeSizing(config);
     const pipeline = new Pipeline({
       store,
       deadLetter,
@@ -111,8 +125,10 @@ export async function createIngestCore(
       logger,
       getParser,
       joiner: opts.join ? new RequestJoiner({ waitMs: durationMs(config.join.wait), maxPending: config.join.max_pending, metrics }) : null,
-      // Lines waiting in the joiner are in flight too (acked once stored): leave room for them.
-      maxInFlightLines: IN_FLIGHT_LINES + (opts.join ? config.join.max_pending : 0),
+      ...sizing,
+      // Room for every write in flight and two batches being parsed, at least IN_FLIGHT_LINES;
+      // lines waiting in the joiner are in flight too (acked once stored): room for them too.
+      maxInFlightLines: Math.max(IN_FLIGHT_LINES, sizing.batchSize * (sizing.writeConcurrency + 2)) + (opts.join ? config.join.max_pending : 0),
       enrich: (e) => enricher.enrich(e),
       fingerprint,
       time: opts.time,

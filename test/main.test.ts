@@ -2,10 +2,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config/load.js';
+import { loadConfig, validateConfig } from '../src/config/load.js';
 import { silentLogger } from '../src/core/logger.js';
 import { Metrics } from '../src/core/metrics.js';
-import { scheduleRetention, startService } from '../src/main.js';
+import { scheduleRetention, startService, writeSizing } from '../src/main.js';
 import type { EventStore } from '../src/store/types.js';
 
 describe('startService', () => {
@@ -73,5 +73,15 @@ describe('retention job', () => {
     } finally {
       await task.destroy();
     }
+  });
+});
+
+describe('writeSizing', () => {
+  it('feeds Elasticsearch whole bulks, one more than its bulk slots, and SQLite one batch at a time', () => {
+    const es = validateConfig({ store: { type: 'elasticsearch', elasticsearch: { url: 'http://127.0.0.1:9200', bulk: { max_docs: 3_000, concurrency: 4 } } } });
+    expect(writeSizing(es)).toEqual({ batchSize: 3_000, writeConcurrency: 5 });
+    const esDefaults = validateConfig({ store: { type: 'elasticsearch', elasticsearch: { url: 'http://127.0.0.1:9200' } } });
+    expect(writeSizing(esDefaults)).toEqual({ batchSize: 2_000, writeConcurrency: 3 });
+    expect(writeSizing(validateConfig({}))).toEqual({ batchSize: 1_000, writeConcurrency: 2 });
   });
 });

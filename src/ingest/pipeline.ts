@@ -9,7 +9,7 @@ import type { EventStore, WriteResult } from '../store/types.js';
 import type { DeadLetter, DeadLetterInput } from './dead-letter.js';
 import { DuplicateTracker } from './parsers/id.js';
 import { type Entry, LineIndex, type Tracker, checkLine } from './pipeline-tracking.js';
-import type { ParserEntry, PipelineInput, SourceBatch, SourceLine } from './types.js';
+import type { ParseContext, ParserEntry, PipelineInput, SourceBatch, SourceLine } from './types.js';
 
 /**
  * The ingest pipeline: SourceBatch → decode check → parse → join → enrich → batch → store.
@@ -240,9 +240,10 @@ export class Pipeline implements PipelineInput {
     const dead: DeadLetterInput[] = [];
     const parsed: Entry[] = [];
     const events: Event[] = [];
+    const parse = this.lineParser(parser, batch);
     for (const line of batch.lines) {
       const rejected = checkLine(line, max);
-      const result = rejected ?? this.parse(parser, line, batch);
+      const result = rejected ?? parse(line);
       if ('kind' in result) {
         dead.push({ source: batch.sourceId, origin: batch.origin, position: line.position, reason: result.reason, message: result.message, line: line.bytes ?? line.text });
         continue;
@@ -261,12 +262,28 @@ export class Pipeline implements PipelineInput {
     this.join(events, parsed);
   }
 
-  private parse(parser: ParserEntry, line: SourceLine, batch: SourceBatch): Event | ParseError {
-    // Identical lines in one origin are distinct requests: each gets its own ordinal, hence id.
+  /**
+   * The parse of one batch's lines, with one context for the whole batch. Identical lines in
+   * one origin are distinct requests: each gets its own ordinal, hence id. The ordinal is
+   * counted only when the parser asks for it (lines without a request id), once per line.
+   */
+  private lineParser(parser: ParserEntry, batch: SourceBatch): (line: SourceLine) => Event | ParseError {
     let dupes = this.dupes.get(batch.origin);
     if (!dupes) this.dupes.set(batch.origin, (dupes = new DuplicateTracker()));
-    const ctx = { fingerprint: this.o.fingerprint ?? null, origin: batch.origin, duplicateIndex: dupes.indexFor(line.text) };
-    return parser.parse(line.text, ctx);
+    const tracker = dupes;
+    let text = '';
+    let ordinal = -1;
+    const ctx: ParseContext = {
+      fingerprint: this.o.fingerprint ?? null,
+      origin: batch.origin,
+      duplicateIndex: () => (ordinal >= 0 ? ordinal : (ordinal = tracker.count(text))),
+    };
+    return (line) => {
+      tracker.tick();
+      text = line.text;
+      ordinal = -1;
+      return parser.parse(text, ctx);
+    };
   }
 
   private join(events: Event[], entries: Entry[]): void {

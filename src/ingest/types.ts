@@ -15,8 +15,13 @@ export interface ParseContext {
   fingerprint: Fingerprinter | null;
   /** Where the line came from (`file:/var/log/x.log`, `http-push:edge`). */
   origin: string;
-  /** 0 for the first occurrence of this exact line within its second, 1 for the next, … */
-  duplicateIndex?: number;
+  /**
+   * 0 for the first occurrence of this exact line within its second, 1 for the next, … . A
+   * function is called only when the id needs it (a line without a request id), and must return
+   * the same ordinal every time it is called for one line: counting identical lines is a map
+   * lookup on the whole line, which most lines (those with a request id) can skip.
+   */
+  duplicateIndex?: number | (() => number);
 }
 
 export type Parser = (line: string, ctx: ParseContext) => Event | ParseError;
@@ -24,6 +29,12 @@ export type Parser = (line: string, ctx: ParseContext) => Event | ParseError;
 export interface ParserEntry {
   readonly id: Format;
   readonly parse: Parser;
+  /**
+   * The line's event time in epoch ms, as `parse` would set `@timestamp`, or NaN when a quick
+   * look cannot tell. Only for ordering lines (replay's time-ordered merge): a few string
+   * scans instead of a whole parse. Callers fall back to `parse` on NaN.
+   */
+  readonly time?: (line: string) => number;
   /** One-line description for `--help` and docs. */
   readonly description: string;
 }

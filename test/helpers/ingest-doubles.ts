@@ -13,8 +13,10 @@ import type { EventStore, WriteResult } from '../../src/store/types.js';
  * Parses `{"ts":"<ISO>","n":<number>,"rid"?:"…","ds"?:"mastodon"}`; `n` must be a number
  * (wrong type → `wrong-type`), anything not JSON → `invalid-json`. The id is `ds:n#dup`.
  */
+const ordinal = (d: number | (() => number) | undefined): number => (typeof d === 'function' ? d() : d ?? 0);
+
 export function testParser(format: Format = 'nginx-json'): ParserEntry {
-  const parse = (line: string, ctx: { duplicateIndex?: number }): Event | ParseError => {
+  const parse = (line: string, ctx: { duplicateIndex?: number | (() => number) }): Event | ParseError => {
     let o: Record<string, unknown>;
     try {
       o = JSON.parse(line) as Record<string, unknown>;
@@ -27,7 +29,7 @@ export function testParser(format: Format = 'nginx-json'): ParserEntry {
     const ds = o.ds === 'mastodon' ? 'mastodon' : 'nginx-json';
     const e: Event = {
       '@timestamp': new Date(o.ts).toISOString(),
-      'event.id': typeof o.rid === 'string' ? `rid:${o.rid}` : `${ds}:${o.n}#${ctx.duplicateIndex ?? 0}`,
+      'event.id': typeof o.rid === 'string' ? `rid:${o.rid}` : `${ds}:${o.n}#${ordinal(ctx.duplicateIndex)}`,
       'event.dataset': ds,
       'url.path': `/n/${o.n}`,
     };

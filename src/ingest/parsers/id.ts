@@ -29,9 +29,10 @@ const ID_LENGTH = 22;
  * the line's text with any credential already redacted, and `duplicateIndex` its ordinal among
  * identical lines (ParseContext.duplicateIndex).
  */
-export function eventIdFor(requestId: string | undefined, content: string, duplicateIndex = 0): string {
+export function eventIdFor(requestId: string | undefined, content: string, duplicateIndex: number | (() => number) = 0): string {
   if (requestId) return digest(`r\u0000${requestId}`).slice(0, ID_LENGTH);
-  return digest(`l\u0000${duplicateIndex}\u0000${content}`).slice(0, ID_LENGTH);
+  const ordinal = typeof duplicateIndex === 'function' ? duplicateIndex() : duplicateIndex;
+  return digest(`l\u0000${ordinal}\u0000${content}`).slice(0, ID_LENGTH);
 }
 
 /**
@@ -50,11 +51,26 @@ export class DuplicateTracker {
 
   /** The ordinal of this line among identical recent lines. */
   indexFor(line: string): number {
+    this.tick();
+    return this.count(line);
+  }
+
+  /**
+   * The two halves of `indexFor`, for callers that need the ordinal of only some lines: `tick`
+   * for every line (the window is counted in lines, so ids do not depend on which lines were
+   * counted), then `count` at most once for a line whose ordinal is needed, before the next
+   * `tick`. Identical lines are all counted or all not (the choice depends only on the text:
+   * lines with a request id never use the ordinal), so their ordinals match `indexFor`'s.
+   */
+  tick(): void {
     if (++this.seen > this.window) {
       this.previous = this.current;
       this.current = new Map();
       this.seen = 1;
     }
+  }
+
+  count(line: string): number {
     const count = this.current.get(line) ?? this.previous.get(line) ?? 0;
     this.current.set(line, count + 1);
     return count;

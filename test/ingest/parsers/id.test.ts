@@ -44,3 +44,26 @@ describe('DuplicateTracker', () => {
     expect(run()).toEqual(run());
   });
 });
+
+describe('DuplicateTracker.tick/count (lazy ordinals)', () => {
+  it('gives the ordinals indexFor gives when only some lines (all copies of a text) are counted', () => {
+    const lines: string[] = [];
+    for (let i = 0; i < 30_000; i++) lines.push(i % 3 === 0 ? `rid line ${i}` : `plain ${i % 997}`);
+    const eager = new DuplicateTracker(1_000);
+    const lazy = new DuplicateTracker(1_000);
+    for (const line of lines) {
+      const want = eager.indexFor(line);
+      lazy.tick();
+      if (line.startsWith('plain')) expect(lazy.count(line)).toBe(want);
+    }
+  });
+
+  it('eventIdFor calls a lazy ordinal only for lines without a request id', () => {
+    let calls = 0;
+    const ordinal = () => (calls++, 2);
+    expect(eventIdFor('rid-1', 'x', ordinal)).toBe(eventIdFor('rid-1', 'x', 0));
+    expect(calls).toBe(0);
+    expect(eventIdFor(undefined, 'x', ordinal)).toBe(eventIdFor(undefined, 'x', 2));
+    expect(calls).toBe(1);
+  });
+});

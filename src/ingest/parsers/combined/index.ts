@@ -60,8 +60,23 @@ export function parseCombined(line: string, ctx: ParseContext): Event | ParseErr
   return event;
 }
 
+/**
+ * `[$time_local]` of a combined line in ms, as parseCombined reads it, or NaN. The three fields
+ * before it are `\S+` separated by single spaces, so the time starts after the third space.
+ */
+export function combinedTime(line: string): number {
+  let at = -1;
+  for (let spaces = 0; spaces < 3; spaces++) {
+    at = line.indexOf(' ', at + 1);
+    if (at <= 0) return Number.NaN;
+  }
+  if (line.charCodeAt(at + 1) !== 91 /* [ */ || line.charCodeAt(at + 28) !== 93 /* ] */) return Number.NaN;
+  return parseTimeLocal(line.slice(at + 2, at + 28));
+}
+
 export const combined: ParserEntry = {
   id: 'combined',
   parse: parseCombined,
+  time: combinedTime,
   description: 'nginx/Apache combined format, optionally followed by rid=, fp=, rt= fields',
 };

@@ -115,8 +115,17 @@ function fromRackAttack(message: string, p: Prefix): Event | ParseError {
   return event;
 }
 
+const TIME_RE = /^[DIWEFAU], \[(?<time>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?) #/;
+
+/** The Logger prefix's time in ms, as parseMastodon reads it (for any Logger line), or NaN. */
+export function mastodonTime(line: string): number {
+  const time = TIME_RE.exec(line)?.groups?.time;
+  return time === undefined ? Number.NaN : parseLoggerTime(time);
+}
+
 export const mastodon: ParserEntry = {
   id: 'mastodon',
   parse: parseMastodon,
+  time: mastodonTime,
   description: "Mastodon's Rails request log (lograge key=value lines and Rack::Attack rate-limit lines)",
 };

@@ -155,8 +155,40 @@ function optionalFields(o: Json): Optional | ParseError {
   return { rid, host, ua, fp, clientIp, bytes, rt };
 }
 
+/**
+ * The value of a top-level `"name":` in a JSON line, as raw text up to the next `,` or `}` (a
+ * string value keeps its quotes), or undefined. In valid JSON a `"` inside a string is escaped,
+ * so an unescaped `"name"` followed by `:` can only be a key; a nested object with the same key
+ * could fool this, which costs only ordering, never the event's own time.
+ */
+function rawValue(line: string, key: string): string | undefined {
+  const at = line.indexOf(key);
+  if (at === -1) return undefined;
+  let from = at + key.length;
+  while (line.charCodeAt(from) === 32) from++;
+  if (line.charCodeAt(from) !== 58 /* : */) return undefined;
+  from++;
+  let to = from;
+  while (to < line.length && line.charCodeAt(to) !== 44 /* , */ && line.charCodeAt(to) !== 125 /* } */) to++;
+  return line.slice(from, to).trim();
+}
+
+/** `msec` (or else `ts`) of an nginx-json line in ms, as parseNginxJson reads it; NaN if unsure. */
+export function nginxJsonTime(line: string): number {
+  const msec = rawValue(line, '"msec"');
+  if (msec !== undefined) {
+    if (!/^-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$/.test(msec)) return Number.NaN;
+    const ms = Math.round(Number(msec) * 1000);
+    return isoFromMs(ms) === undefined ? Number.NaN : Math.floor(ms);
+  }
+  const ts = rawValue(line, '"ts"');
+  if (ts === undefined || ts.length < 2 || !ts.startsWith('"') || !ts.endsWith('"') || ts.includes('\\')) return Number.NaN;
+  return Date.parse(ts.slice(1, -1));
+}
+
 export const nginxJson: ParserEntry = {
   id: 'nginx-json',
   parse: parseNginxJson,
+  time: nginxJsonTime,
   description: "tuskguard's nginx log_format: one JSON object per line with the njs key fingerprint",
 };

@@ -99,8 +99,13 @@ export class FileCursor {
     // For dead letters a line number means more than a byte offset into decompressed data.
     line.position = this.lineNo;
     if (!line.bytes) {
-      const parsed = this.parser.parse(line.text, { fingerprint: null, origin: this.origin });
-      if (!('kind' in parsed)) this.lastTs = Date.parse(parsed['@timestamp']);
+      // The quick look first; a whole parse only when it cannot tell.
+      const quick = this.parser.time?.(line.text) ?? Number.NaN;
+      if (!Number.isNaN(quick)) this.lastTs = quick;
+      else {
+        const parsed = this.parser.parse(line.text, { fingerprint: null, origin: this.origin });
+        if (!('kind' in parsed)) this.lastTs = Date.parse(parsed['@timestamp']);
+      }
     }
     this.heap.push({ line, ts: this.lastTs, seq: this.lineNo, cursor: this });
   }
