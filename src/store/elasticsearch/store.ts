@@ -16,11 +16,10 @@ import type {
   WriteFailure,
   WriteResult,
 } from '../types.js';
-import { BulkWriter } from './bulk.js';
+import { BulkWriter, bulkItems } from './bulk.js';
 import { createClient, nodeUrls, unavailable } from './connection.js';
 import { FAMILIES, IndexLayout, componentTemplates, indexTemplates, type Family } from './indices.js';
 import { USAGE_PAGE, actionQuery, eventQuery, findingQuery, toRouteUsage, usageAggregation, usageQuery, type UsageAggregate } from './search.js';
-import type { BulkItem } from './ticket.js';
 
 export interface ElasticsearchStoreOptions {
   config: ElasticsearchStoreConfig;
@@ -113,17 +112,20 @@ export class ElasticsearchStore implements EventStore {
   private submit<T>(family: Family, docs: readonly T[], refusal: (d: T) => WriteFailure | null, id: (d: T) => string, time: (d: T) => string): Promise<WriteResult> {
     const { writer } = this.open();
     const refused: WriteFailure[] = [];
-    const items: BulkItem[] = [];
+    const ids: string[] = [];
+    const parts: string[] = [];
     for (const doc of docs) {
       const why = refusal(doc);
       if (why) {
         refused.push(why);
         continue;
       }
+      const docId = id(doc);
       const index = this.layout.indexFor(family, Date.parse(time(doc)));
-      const line = `{"index":{"_index":"${index}","_id":${JSON.stringify(id(doc))}}}\n${JSON.stringify(doc)}\n`;
-      items.push({ id: id(doc), kind: family, line, bytes: Buffer.byteLength(line) });
+      ids.push(docId);
+      parts.push(`{"index":{"_index":"${index}","_id":${JSON.stringify(docId)}}}\n`, JSON.stringify(doc));
     }
+    const items = bulkItems(family, ids, parts);
     if (refused.length) this.o.metrics.errors.inc({ component: 'store-elasticsearch', stage: 'refused' }, refused.length);
     return writer.submit(items, refused);
   }

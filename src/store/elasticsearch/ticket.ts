@@ -6,10 +6,13 @@ import type { Family } from './indices.js';
 export interface BulkItem {
   id: string;
   kind: Family;
-  /** `{"index":{…}}\n{…}\n` */
-  line: string;
-  /** UTF-8 size of `line`, for the batch byte limit. */
-  bytes: number;
+  /**
+   * `{"index":{…}}\n{…}\n` as UTF-8. Bytes rather than a string: a request body is then one
+   * copy (Buffer.concat) with its length known, instead of a join, a re-scan for
+   * Content-Length and an encode; and queued documents sit outside the JS heap, so the young
+   * generation's collector does not copy them again and again while they wait.
+   */
+  body: Buffer;
   /** The submit call waiting for this document; set when queued. */
   ticket?: Ticket;
 }

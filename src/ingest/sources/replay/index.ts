@@ -63,11 +63,14 @@ export async function replayFiles(options: ReplayOptions, input: PipelineInput):
   const batcher = new Batcher(input, options);
   let lines = 0;
   try {
+    // Awaits only when a batch is full or a chunk must be read: an await per line (two async
+    // calls, each a promise) was a large share of replay's cost.
     for (let head = heads.pop(); head; head = heads.pop()) {
       const { cursor } = head;
       cursor.take();
-      await batcher.add(cursor, head.line);
-      const next = await cursor.peek();
+      if (batcher.mustFlush(cursor)) await batcher.flush();
+      batcher.add(cursor, head.line);
+      const next = cursor.ready() ?? (await cursor.peek());
       if (next) heads.push(next);
       if (++lines % 4096 === 0) progress.update(cursors.reduce((s, c) => s + c.bytesRead, 0), lines);
     }
@@ -92,8 +95,13 @@ class Batcher {
     this.size = options.batchLines ?? 1_000;
   }
 
-  async add(cursor: FileCursor, line: SourceLine): Promise<void> {
-    if (cursor !== this.cursor || this.lines.length >= this.size) await this.flush();
+  /** Whether the held batch must go before a line of `cursor` can join it. */
+  mustFlush(cursor: FileCursor): boolean {
+    return this.lines.length > 0 && (cursor !== this.cursor || this.lines.length >= this.size);
+  }
+
+  /** Add a line; call `flush` first when `mustFlush` says so. */
+  add(cursor: FileCursor, line: SourceLine): void {
     this.cursor = cursor;
     this.lines.push(line);
   }

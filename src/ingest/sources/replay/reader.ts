@@ -78,6 +78,15 @@ export class FileCursor {
     return this.heap.peek() ?? null;
   }
 
+  /**
+   * What `peek` would return when that needs no read (the window is full or the file has
+   * ended): the earliest line, or null at the end. Undefined when `peek` has to read first.
+   */
+  ready(): TimedLine | null | undefined {
+    if (this.heap.size < this.window && !this.ended) return undefined;
+    return this.heap.peek() ?? null;
+  }
+
   /** Remove the line `peek` returned. */
   take(): TimedLine | undefined {
     return this.heap.pop();
