@@ -39,6 +39,7 @@ import { getParser } from '../src/ingest/parsers/registry.js';
 import { Pipeline } from '../src/ingest/pipeline.js';
 import { replayFiles } from '../src/ingest/sources/replay/index.js';
 import { createIngestCore } from '../src/main.js';
+import { loadKeyLookup } from '../src/keys/lookup.js';
 import { createClient } from '../src/store/elasticsearch/connection.js';
 import { dropPrefix, median, prepare, probeGrid, rawRun } from './es-bulk.js';
 import { ensureElasticsearch } from './lib/es.js';
@@ -96,12 +97,13 @@ export async function generateNginxJson(path: string, n: number, seed = 11): Pro
 
 /**
  * The documents the pipeline makes of `file`, made once: replay → a Pipeline with the same
- * parser, fingerprinter and enricher, writing into an array instead of a store.
+ * parser, fingerprinter and enricher (key lookup included: the end-to-end run has a pepper, so
+ * its documents carry `tuskguard.key_id`), writing into an array instead of a store.
  */
 export async function prebuildEvents(file: string, home: string): Promise<Event[]> {
   const docs: Event[] = [];
   const metrics = new Metrics();
-  const enricher = await createEnricher({});
+  const enricher = await createEnricher({ keyLookup: loadKeyLookup(home, PEPPER) });
   const pipeline = new Pipeline({
     store: { kind: 'sqlite', writeEvents: async (events) => (docs.push(...events), { written: events.length, failed: [] }) },
     deadLetter: new DeadLetter({ home, metrics }), metrics, logger: silentLogger, getParser, time: 'event',
@@ -117,9 +119,27 @@ export async function prebuild(file: string, home: string): Promise<PrebuiltBulk
   return PrebuiltBulk.from(await prebuildEvents(file, home));
 }
 
+/**
+ * The ceiling must index the very documents the pipeline stores: 200 of them, spread over the
+ * run, are read back and compared field by field (all but `event.ingested`, a wall-clock time).
+ */
+async function sameDocuments(client: Client, prefix: string, docs: PrebuiltBulk): Promise<void> {
+  const step = Math.max(1, Math.floor(docs.count / 200));
+  const wanted = Array.from({ length: Math.min(200, docs.count) }, (_, k) => docs.doc(k * step));
+  const res = await client.search<Record<string, unknown>>({
+    index: `${prefix}-events-*`, size: wanted.length, query: { ids: { values: wanted.map((w) => w.id) } },
+  });
+  const stored = new Map(res.hits.hits.map((h) => [h._id, h._source!]));
+  const strip = ({ 'event.ingested': _, ...rest }: Record<string, unknown>) => JSON.stringify(Object.entries(rest).sort(([a], [b]) => (a < b ? -1 : 1)));
+  for (const w of wanted) {
+    const s = stored.get(w.id);
+    if (!s || strip(s) !== strip(w.source)) throw new Error(`document ${w.id}: the ceiling's copy differs from what the pipeline stored`);
+  }
+}
+
 /** (b): the file through createIngestCore's pipeline into a fresh prefix; lines/s and the doc count. */
-export async function e2eRun(url: string, client: Client, file: string, home: string, firstMs: number | undefined, batch: number, concurrency: number) {
-  const prefix = await prepare(url, client, 'e2e', firstMs);
+export async function e2eRun(url: string, client: Client, file: string, home: string, docs: PrebuiltBulk, batch: number, concurrency: number) {
+  const prefix = await prepare(url, client, 'e2e', docs.firstMs);
   const loaded = {
     home, file: null,
     config: validateConfig({ home, store: { type: 'elasticsearch', elasticsearch: { url, index_prefix: prefix, replicas: 0, bulk: { max_docs: batch, concurrency } } } }),
@@ -132,6 +152,7 @@ export async function e2eRun(url: string, client: Client, file: string, home: st
     const rate = lines / ((performance.now() - t0) / 1_000);
     await client.indices.refresh({ index: `${prefix}-events-*` });
     const { count } = await client.count({ index: `${prefix}-events-*` });
+    await sameDocuments(client, prefix, docs);
     return { rate, lines, count };
   } finally {
     await core.pipeline.stop().catch(() => undefined);
@@ -162,7 +183,7 @@ async function main(): Promise<void> {
     const ratios: number[] = [];
     for (let round = 0; round < Number(values.rounds); round++) {
       const raw = () => rawRun(es.url, client, docs, batch, concurrency);
-      const e2e = () => e2eRun(es.url, client, file, home, docs.firstMs, batch, concurrency);
+      const e2e = () => e2eRun(es.url, client, file, home, docs, batch, concurrency);
       const [r, e] = round % 2 === 0 ? [await raw(), await e2e()] : await e2e().then(async (x) => [await raw(), x] as const);
       if (e.count !== e.lines || e.lines !== docs.count) throw new Error(`round ${round + 1}: ${e.lines} lines read, ${e.count} documents in the index, ${docs.count} expected`);
       log(`round ${round + 1}: raw ${Math.round(r)} docs/s, end-to-end ${Math.round(e.rate)} lines/s, ratio ${(e.rate / r).toFixed(2)}; ${e.count} documents = ${e.lines} lines`);

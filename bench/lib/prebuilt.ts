@@ -48,6 +48,12 @@ export class PrebuiltBulk {
     return new PrebuiltBulk(this.data.subarray(0, this.offsets[k]), this.offsets.slice(0, k + 1), this.firstMs);
   }
 
+  /** Document `i`: its `_id` and its source, parsed back. */
+  doc(i: number): { id: string; source: Record<string, unknown> } {
+    const [action, source] = this.data.toString('utf8', this.offsets[i], this.offsets[i + 1]).split('\n');
+    return { id: (JSON.parse(action!) as { index: { _id: string } }).index._id, source: JSON.parse(source!) as Record<string, unknown> };
+  }
+
   /** NDJSON bodies of `batch` documents each, for the indices under `prefix`. */
   bodies(prefix: string, batch: number): string[] {
     const escaped = JSON.stringify(PLACEHOLDER).slice(1, -1);
