@@ -1,3 +1,4 @@
+import { setImmediate as yieldToIo } from 'node:timers/promises';
 import type { Format } from '../config/schema.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { TuskguardError, errorMessage } from '../core/errors.js';
@@ -221,7 +222,12 @@ export class Pipeline implements PipelineInput {
     if (this.working) return;
     this.working = true;
     try {
-      for (let t = this.queue.shift(); t; t = this.queue.shift()) await this.process(t);
+      for (let t = this.queue.shift(); t; t = this.queue.shift()) {
+        await this.process(t);
+        // A turn of the event loop between batches: parsing back to back (microtasks only)
+        // starved the sockets, and request bodies reached the store in stalls.
+        if (this.queue.length > 0) await yieldToIo();
+      }
     } catch {
       // Only exhausted dead-letter retries get here; `fatal` holds the error for drain().
     } finally {

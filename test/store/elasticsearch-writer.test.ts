@@ -142,4 +142,19 @@ describe.skipIf(!url)(`Elasticsearch bulk writer against a real node${url ? '' :
     // The three calls that queued behind the busy slots went out together.
     expect(proxy.bulks.map((b) => b.items)).toEqual([10, 10, 30]);
   });
+
+  it('serialises a large write in slices, letting the event loop run, and close() waits for it', async () => {
+    const { proxy, store } = await viaProxy({}, { bulk: { max_docs: 5_000, concurrency: 1 } });
+    await store.init();
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 0);
+    const write = store.writeEvents(events(3_000, 1_000));
+    // Closing before the serialisation has finished must not lose the write.
+    await store.close();
+    clearInterval(timer);
+    expect(await write).toEqual({ written: 3_000, failed: [] });
+    expect(proxy.bulks.map((b) => b.items)).toEqual([3_000]);
+    // Timers ran while 3,000 documents were serialised: it did not hold the loop throughout.
+    expect(ticks).toBeGreaterThan(1);
+  });
 });
