@@ -3,7 +3,7 @@
  * of the raw `_bulk` ceiling, measured in the same run by indexing pre-built documents of the
  * same shape on the same node").
  *
- *   npx tsx bench/ingest-es.ts [--lines 300000] [--rounds 3] [--es-url URL] [--file F.log]
+ *   npx tsx bench/ingest-es.ts [--lines 300000] [--rounds 3] [--es-url URL] [--file F.log] [--cores shared|dedicated|both]
  *
  * One process, one node, one generated nginx-json file (many keys, IPs, statuses, and the
  * routes of data/mastodon/endpoint-scopes.json):
@@ -18,7 +18,15 @@
  * Rounds pair (a) and (b) back to back with alternating order (the machine is shared); the
  * figures are medians, the ratio the median of per-round ratios. After every (b) the index
  * must hold exactly one document per line (nothing lost, nothing duplicated) or the run fails.
- * Prints one line: `ingest-es-e2e <lines/s> lines/s baseline=<raw docs/s> ratio=<r>`.
+ * Two settings of the machine, each with its own grid probe and rounds (`--cores`):
+ * - shared: Elasticsearch and this process on all cores, as when both run on one small host;
+ *   every microsecond of Node CPU per line is then taken from the node's own share;
+ * - dedicated: the node pinned to half the cores and this process to the other half (taskset;
+ *   the node must run on this machine), as when the node has a host of its own: the ratio
+ *   then says how well the pipeline keeps the node busy.
+ * Prints one line per setting:
+ *   `ingest-es-e2e-shared <lines/s> lines/s baseline=<raw docs/s> ratio=<r>`
+ *   `ingest-es-e2e-dedicated <lines/s> lines/s baseline=<raw docs/s> ratio=<r>`
  */
 import type { Client } from '@elastic/elasticsearch';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -44,6 +52,7 @@ import { createClient } from '../src/store/elasticsearch/connection.js';
 import { dropPrefix, median, prepare, probeGrid, rawRun } from './es-bulk.js';
 import { ensureElasticsearch } from './lib/es.js';
 import { PrebuiltBulk } from './lib/prebuilt.js';
+import { listenerPid, pin, splitCores } from './lib/affinity.js';
 import { rng } from './traffic/random.js';
 
 /** A simulation's pepper, never a real one: the fingerprinter is on, as in production. */
@@ -161,13 +170,37 @@ export async function e2eRun(url: string, client: Client, file: string, home: st
   }
 }
 
+/**
+ * Run `fn` with the node pinned to half the cores and this process to the other half, then give
+ * both every core back. Skipped, with the reason, where that cannot be done.
+ */
+async function dedicated(url: string, log: (m: string) => void, fn: () => Promise<void>): Promise<void> {
+  const split = splitCores();
+  const pid = listenerPid(url);
+  if (!split || pid === null) {
+    log(`dedicated cores: skipped (${!split ? 'one core only' : `no local process listens on ${url}`})`);
+    return;
+  }
+  pin(pid, split.node);
+  pin(process.pid, split.bench);
+  log(`dedicated cores: node pid ${pid} on CPU ${split.node}, benchmark on CPU ${split.bench}`);
+  try {
+    await fn();
+  } finally {
+    pin(pid, split.all);
+    pin(process.pid, split.all);
+  }
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       lines: { type: 'string', default: '300000' }, rounds: { type: 'string', default: '3' },
       'es-url': { type: 'string' }, file: { type: 'string' }, 'probe-docs': { type: 'string', default: '30000' },
+      cores: { type: 'string', default: 'both' },
     },
   });
+  if (!['shared', 'dedicated', 'both'].includes(values.cores)) throw new Error('--cores must be shared, dedicated or both');
   const log = (m: string) => process.stderr.write(`${m}\n`);
   const es = await ensureElasticsearch(values['es-url']);
   const home = mkdtempSync(join(tmpdir(), 'tg-bench-ingest-es-'));
@@ -177,22 +210,28 @@ async function main(): Promise<void> {
     if (!values.file) await generateNginxJson(file, Number(values.lines));
     const docs = await prebuild(file, home);
     log(`${docs.count} documents pre-built from ${file}`);
-    const { batch, concurrency } = await probeGrid({ url: es.url, source: async function* () {}, probeDocs: Number(values['probe-docs']) }, client, docs, log);
-    const raws: number[] = [];
-    const e2es: number[] = [];
-    const ratios: number[] = [];
-    for (let round = 0; round < Number(values.rounds); round++) {
-      const raw = () => rawRun(es.url, client, docs, batch, concurrency);
-      const e2e = () => e2eRun(es.url, client, file, home, docs, batch, concurrency);
-      const [r, e] = round % 2 === 0 ? [await raw(), await e2e()] : await e2e().then(async (x) => [await raw(), x] as const);
-      if (e.count !== e.lines || e.lines !== docs.count) throw new Error(`round ${round + 1}: ${e.lines} lines read, ${e.count} documents in the index, ${docs.count} expected`);
-      log(`round ${round + 1}: raw ${Math.round(r)} docs/s, end-to-end ${Math.round(e.rate)} lines/s, ratio ${(e.rate / r).toFixed(2)}; ${e.count} documents = ${e.lines} lines`);
-      raws.push(r);
-      e2es.push(e.rate);
-      ratios.push(e.rate / r);
-    }
-    log(`raw settings: batch=${batch} concurrency=${concurrency}; node ${es.url}`);
-    console.log(`ingest-es-e2e ${Math.round(median(e2es))} lines/s baseline=${Math.round(median(raws))} ratio=${median(ratios).toFixed(2)}`);
+    const rounds = Number(values.rounds);
+    const measure = async (name: string, label: string) => {
+      const { batch, concurrency } = await probeGrid({ url: es.url, source: async function* () {}, probeDocs: Number(values['probe-docs']) }, client, docs, log);
+      const raws: number[] = [];
+      const e2es: number[] = [];
+      const ratios: number[] = [];
+      for (let round = 0; round < rounds; round++) {
+        const raw = () => rawRun(es.url, client, docs, batch, concurrency);
+        const e2e = () => e2eRun(es.url, client, file, home, docs, batch, concurrency);
+        const [r, e] = round % 2 === 0 ? [await raw(), await e2e()] : await e2e().then(async (x) => [await raw(), x] as const);
+        if (e.count !== e.lines || e.lines !== docs.count) throw new Error(`round ${round + 1}: ${e.lines} lines read, ${e.count} documents in the index, ${docs.count} expected`);
+        log(`${label} round ${round + 1}: raw ${Math.round(r)} docs/s, end-to-end ${Math.round(e.rate)} lines/s, ratio ${(e.rate / r).toFixed(2)}; ${e.count} documents = ${e.lines} lines`);
+        raws.push(r);
+        e2es.push(e.rate);
+        ratios.push(e.rate / r);
+      }
+      log(`${label}: raw settings batch=${batch} concurrency=${concurrency}; node ${es.url}`);
+      console.log(`${name} ${Math.round(median(e2es))} lines/s baseline=${Math.round(median(raws))} ratio=${median(ratios).toFixed(2)}`);
+    };
+    const mode = values.cores;
+    if (mode === 'shared' || mode === 'both') await measure('ingest-es-e2e-shared', 'shared cores');
+    if (mode === 'dedicated' || mode === 'both') await dedicated(es.url, log, () => measure('ingest-es-e2e-dedicated', 'dedicated cores'));
   } finally {
     await client.close();
     rmSync(home, { recursive: true, force: true });

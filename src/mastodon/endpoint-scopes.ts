@@ -164,7 +164,8 @@ function newNode(): Node {
 
 /** The route matcher: each pattern compiled once into a segment trie per method and server. */
 export class RouteMatcher {
-  private readonly roots = new Map<string, Node>();
+  /** Method → server → trie root (two lookups: a `${method} ${server}` key cost a string per event). */
+  private readonly roots = new Map<string, Map<string, Node>>();
   private readonly byRoute = new Map<string, Compiled[]>();
   /** Reused for every match (matching is synchronous), so a lookup allocates almost nothing. */
   private readonly scratch: Compiled[] = [];
@@ -180,9 +181,10 @@ export class RouteMatcher {
     const key = entry.controller === null ? null : controllerKey(entry.controller);
     const match: RouteMatch = Object.freeze({ entry, route });
     const compiled: Compiled = { entry, route, match, literals, order, controllerKey: key };
-    const rootKey = `${entry.method} ${entry.server}`;
-    let node = this.roots.get(rootKey) ?? newNode();
-    this.roots.set(rootKey, node);
+    let servers = this.roots.get(entry.method);
+    if (!servers) this.roots.set(entry.method, (servers = new Map()));
+    let node = servers.get(entry.server) ?? newNode();
+    servers.set(entry.server, node);
     for (const seg of segments) {
       if (seg.kind === 'tail') continue;
       if (seg.kind === 'param') node = node.param ??= newNode();
@@ -206,7 +208,7 @@ export class RouteMatcher {
    */
   match(req: RouteRequest): RouteMatch | null {
     const method = req.method === 'HEAD' ? 'GET' : req.method;
-    const root = this.roots.get(`${method} ${req.server}`);
+    const root = this.roots.get(method)?.get(req.server);
     if (!root) return null;
     const found = this.scratch;
     found.length = 0;

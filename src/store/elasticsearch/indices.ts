@@ -28,8 +28,26 @@ export class IndexLayout {
     readonly period: 'day' | 'month',
   ) {}
 
+  /** The period of the last name made, per family: documents arrive in time order, mostly. */
+  private readonly last = new Map<Family, { from: number; to: number; name: string }>();
+
   /** The index a document of `family` with time `ms` (epoch milliseconds, UTC) goes to. */
   indexFor(family: Family, ms: number): string {
+    const last = this.last.get(family);
+    if (last && ms >= last.from && ms < last.to) return last.name;
+    const name = this.nameFor(family, ms);
+    // Period bounds through Date setters (Date.UTC would read years 0-99 as 1900-1999).
+    const start = new Date(ms);
+    if (this.period === 'month') start.setUTCDate(1);
+    start.setUTCHours(0, 0, 0, 0);
+    const end = new Date(start.getTime());
+    if (this.period === 'month') end.setUTCMonth(end.getUTCMonth() + 1);
+    else end.setUTCDate(end.getUTCDate() + 1);
+    if (Number.isFinite(start.getTime()) && Number.isFinite(end.getTime())) this.last.set(family, { from: start.getTime(), to: end.getTime(), name });
+    return name;
+  }
+
+  private nameFor(family: Family, ms: number): string {
     const d = new Date(ms);
     const y = String(d.getUTCFullYear()).padStart(4, '0');
     const m = String(d.getUTCMonth() + 1).padStart(2, '0');
