@@ -10,7 +10,7 @@ out=bench/out/latest.txt
 if [ -z "${ES_URL:-}" ]; then
   ES_URL=$(bash .ci/es/start | sed -n 's/^ES_URL=//p' | tail -n 1) && export ES_URL
 fi
-for b in parse sqlite-write es-bulk scan; do
+for b in parse ingest-cpu sqlite-write es-bulk scan; do
   [ -f "bench/$b.ts" ] || continue
   echo "== $b" >&2
   npx tsx "bench/$b.ts" 2>>bench/out/stderr.log | tee -a "$out"
