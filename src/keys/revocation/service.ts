@@ -71,6 +71,12 @@ export interface RevokeReport {
   error?: { code: string; message: string; hint?: string | undefined };
 }
 
+/**
+ * Attempts running in this process, by control DB (its file; an in-memory DB by its handle) and
+ * revocation id (see `attempt`).
+ */
+const attemptsInFlight = new Map<string | ControlDb, Map<number, Promise<RevokeReport>>>();
+
 export class RevocationService {
   readonly records: RevocationRecords;
   readonly inventory: KeyInventory;
@@ -120,7 +126,30 @@ export class RevocationService {
     };
   }
 
-  private async attempt(revocationId: number, findingId: string | null): Promise<RevokeReport> {
+  /**
+   * One attempt per revocation at a time in this process. After a restart the responder's
+   * `revoke` job and the start-up retry job can both hold the same pending revocation, and each
+   * goes through its own service over its own handle on the control DB: without this both would
+   * call Mastodon and both complete it (two audit records, two notices). A caller that arrives
+   * while an attempt runs gets that attempt's report; one that arrives after it sees the key
+   * revoked (or the revocation settled) and calls nothing.
+   */
+  private attempt(revocationId: number, findingId: string | null): Promise<RevokeReport> {
+    const db = this.deps.db;
+    const scope = db.memory ? db : db.name;
+    const running = attemptsInFlight.get(scope) ?? new Map<number, Promise<RevokeReport>>();
+    const joined = running.get(revocationId);
+    if (joined) return joined;
+    const attempt = this.attemptNow(revocationId, findingId).finally(() => {
+      running.delete(revocationId);
+      if (running.size === 0) attemptsInFlight.delete(scope);
+    });
+    running.set(revocationId, attempt);
+    attemptsInFlight.set(scope, running);
+    return attempt;
+  }
+
+  private async attemptNow(revocationId: number, findingId: string | null): Promise<RevokeReport> {
     const row = this.records.get(revocationId)!;
     const key = this.inventory.require(row.key_id);
     const attempts = (row.verification?.attempts ?? 0) + 1;
