@@ -16,6 +16,7 @@ import { RequestJoiner } from './ingest/join.js';
 import { getParser } from './ingest/parsers/registry.js';
 import { type EventListener, Pipeline } from './ingest/pipeline.js';
 import { type BuiltSource, buildSource } from './ingest/sources/registry.js';
+import { ReloadingKeys } from './detect/replay-keys.js';
 import { loadKeyLookup, type ManagedKeyLookup } from './keys/lookup.js';
 import { startKeyLifecycle, type RunningLifecycle } from './keys/rotation/runtime.js';
 import { oauthCallbackRoutes } from './api/routes/oauth-callback.js';
@@ -36,6 +37,8 @@ export interface ServiceOptions {
   env?: NodeJS.ProcessEnv;
   /** Consumers of stored events (the detection engine), subscribed before any source starts. */
   listeners?: readonly EventListener[];
+  /** `serve`: how often the shared key inventory is re-read (default KEY_LOOKUP_RELOAD_MS; tests shorten it). */
+  keyReloadMs?: number;
 }
 
 export interface Service {
@@ -45,6 +48,8 @@ export interface Service {
   pipeline: Pipeline;
   store: EventStore;
   sources: readonly BuiltSource[];
+  /** The key inventory ingest and detection share (null without a pepper), re-read on one timer. */
+  keys: ReloadingKeys | null;
   /** Graceful shutdown: stop sources, drain the joiner, flush the store, persist checkpoints. */
   close(): Promise<void>;
 }
@@ -59,7 +64,10 @@ export interface IngestCore {
   keyLookup: ManagedKeyLookup | null;
 }
 
-/** How often a running service re-reads the key index (a cheap indexed read of the control DB). */
+/**
+ * How often a running service re-reads the key inventory (a cheap indexed read of the control
+ * DB). One read serves ingest (fingerprint → key id) and detection (status, scopes) alike.
+ */
 const KEY_LOOKUP_RELOAD_MS = 30_000;
 
 /** Lines between a source and the store, on top of those waiting in the joiner. */
@@ -94,6 +102,8 @@ export async function createIngestCore(
      * holding every proxy line for `join.wait` would only delay its acknowledgement.
      */
     join: boolean;
+    /** A key index the caller keeps (and reloads); default: loaded here when there is a pepper. */
+    keyLookup?: ManagedKeyLookup | null;
   },
 ): Promise<IngestCore> {
   const { loaded, logger } = opts;
@@ -108,7 +118,7 @@ export async function createIngestCore(
   }
   const store = await createStore(loaded, { metrics, logger });
   try {
-    const keyLookup = pepper ? loadKeyLookup(home, pepper) : null;
+    const keyLookup = opts.keyLookup !== undefined ? opts.keyLookup : pepper ? loadKeyLookup(home, pepper) : null;
     const enricher = await createEnricher({
       ...(keyLookup ? { keyLookup } : {}),
       ...(config.enrich.geo_mmdb ? { geoMmdb: config.enrich.geo_mmdb } : {}),
@@ -148,18 +158,22 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   const metrics = opts.metrics ?? new Metrics({ defaultMetrics: true });
   checkSources(loaded);
   const join = loaded.config.sources.some((s) => s.format === 'mastodon');
-  const core = await createIngestCore({ ...opts, metrics, time: 'wall', join });
+  const env = opts.env ?? process.env;
+  const pepper = loadPepper(loaded.config.pepper_file, env);
+  // One inventory for ingest and detection, so both swap to a newly imported key together.
+  const sharedKeys = pepper ? ReloadingKeys.load(loaded.home, pepper) : null;
+  const core = await createIngestCore({ ...opts, metrics, time: 'wall', join, keyLookup: sharedKeys });
   let control: ControlDb | null = null;
   let keys: RunningLifecycle | null = null;
   let live: LiveResponse | null = null;
   try {
     control = openControlDb(loaded.home);
     // Drains pending revocations, resumes rotations, schedules max_age (off without a master key).
-    keys = await startKeyLifecycle({ loaded, logger, env: opts.env ?? process.env, events: core.store, metrics });
+    keys = await startKeyLifecycle({ loaded, logger, env, events: core.store, metrics });
     const consent = keys?.lifecycle.rotations.consent ?? null;
     // Stored events → detection → findings stored → responder; subscribed before any source starts.
-    live = await startLiveResponse({ loaded, logger, metrics, store: core.store, pipeline: core.pipeline, control, lifecycle: keys?.lifecycle ?? null, env: opts.env ?? process.env });
-    const deps = { checkpoints: new CheckpointStore(control), deadLetter: core.deadLetter, pipeline: core.pipeline, logger, metrics, env: opts.env ?? process.env };
+    live = await startLiveResponse({ loaded, logger, metrics, store: core.store, pipeline: core.pipeline, control, lifecycle: keys?.lifecycle ?? null, env, ...(sharedKeys ? { keys: sharedKeys } : {}) });
+    const deps = { checkpoints: new CheckpointStore(control), deadLetter: core.deadLetter, pipeline: core.pipeline, logger, metrics, env };
     const sources = loaded.config.sources.map((s) => buildSource(s, deps));
     const pushSources = sources.flatMap((s) => (s.push ? [s.push] : []));
     const routes = [async (scope: FastifyInstance) => void (await scope.register(oauthCallbackRoutes, { flow: consent })), ...live.routes];
@@ -168,12 +182,12 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     for (const s of sources) await s.source.start(core.pipeline);
     announce(logger, loaded, url, sources);
     const retention = scheduleRetention(core.store, logger, metrics);
-    const reload = core.keyLookup ? setInterval(() => reloadKeys(core.keyLookup!, logger, metrics), KEY_LOOKUP_RELOAD_MS) : null;
+    const reload = sharedKeys ? setInterval(() => reloadKeys(sharedKeys, logger, metrics), opts.keyReloadMs ?? KEY_LOOKUP_RELOAD_MS) : null;
     reload?.unref();
     const db = control;
     const lifecycle = keys;
     const response = live;
-    return { url, app, pipeline: core.pipeline, store: core.store, sources, close: async () => {
+    return { url, app, pipeline: core.pipeline, store: core.store, sources, keys: sharedKeys, close: async () => {
         if (reload) clearInterval(reload);
         await lifecycle?.stop();
         return shutdown(core, sources, app, retention, db, logger, () => response.close());
@@ -214,13 +228,13 @@ async function shutdown(
   logger.info({}, 'stopped');
 }
 
-function reloadKeys(lookup: ManagedKeyLookup, logger: Logger, metrics: Metrics): void {
+function reloadKeys(keys: ReloadingKeys, logger: Logger, metrics: Metrics): void {
   try {
-    lookup.reload();
+    keys.reload();
   } catch (e) {
-    // Keep the previous index: a transient read error must not detach events from their keys.
+    // Keep the previous inventory: a transient read error must not detach events from their keys.
     metrics.errors.inc({ component: 'keys', stage: 'reload' });
-    logger.warn({ err: errorMessage(e) }, 'could not reload the key index; keeping the previous one');
+    logger.warn({ err: errorMessage(e) }, 'could not reload the key inventory; ingest and detection keep the previous one');
   }
 }
 

@@ -2,8 +2,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { openKeysDb } from '../keys/db.js';
 import { KeyInventory } from '../keys/inventory.js';
+import type { ManagedKeyLookup } from '../keys/lookup.js';
 import type { KeyRecord } from '../keys/schema.js';
-import { type KeyInfo, StaticKeyLookup } from './keys.js';
+import { type KeyInfo, type KeyLookup, StaticKeyLookup } from './keys.js';
 
 /**
  * The managed keys as detection needs them during a replay or a live run, read once from the
@@ -45,4 +46,38 @@ export function loadReplayKeys(home: string, pepper: string | null): ReplayKeys 
 /** The lookup over inventory records (exported for tests and benchmarks). */
 export function fromRecords(records: readonly KeyRecord[]): ReplayKeys {
   return { lookup: new StaticKeyLookup(records.map(detectionEntry)), count: records.length };
+}
+
+/**
+ * The inventory `serve` shares between ingest (fingerprint → key id) and detection (status,
+ * scopes): one read of the control DB builds one lookup, and `reload` swaps it whole, so both
+ * always see the same keys. A failed read throws and keeps the previous lookup.
+ */
+export class ReloadingKeys implements KeyLookup, ManagedKeyLookup {
+  private current: StaticKeyLookup;
+
+  constructor(private readonly read: () => StaticKeyLookup) {
+    this.current = read();
+  }
+
+  /** Read `home` with `pepper` (see loadReplayKeys; throws KEY_FINGERPRINTS_STALE at once). */
+  static load(home: string, pepper: string | null): ReloadingKeys {
+    return new ReloadingKeys(() => loadReplayKeys(home, pepper).lookup);
+  }
+
+  byFingerprint(fp: string): KeyInfo | undefined {
+    return this.current.byFingerprint(fp);
+  }
+
+  keyIdFor(fp: string): string | null {
+    return this.current.keyIdFor(fp);
+  }
+
+  get size(): number {
+    return this.current.size;
+  }
+
+  reload(): void {
+    this.current = this.read();
+  }
 }

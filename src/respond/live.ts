@@ -10,7 +10,7 @@ import { loadPepper } from '../core/fingerprint.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import { DetectionEngine } from '../detect/engine.js';
-import type { KeyInfo as DetectKeyInfo, KeyLookup } from '../detect/keys.js';
+import type { KeyLookup } from '../detect/keys.js';
 import { loadRulesOrThrow } from '../detect/load.js';
 import { attachEngine } from '../detect/replay.js';
 import { loadReplayKeys } from '../detect/replay-keys.js';
@@ -25,8 +25,9 @@ import { createResponder, type ResponseHook } from './index.js';
  * store write runs beside it) goes through the detection engine (state in the control DB,
  * namespace `live`), findings are written to the store and handed to the responder. Rules:
  * ./rules/detections when present, else the shipped pack; a bad rule fails the start. The
- * engine's view of the key inventory (status, scopes) is re-read every 30 s, so a key revoked
- * by the responder is known as revoked from then on.
+ * engine's view of the key inventory (status, scopes) is the one `serve` shares with ingest and
+ * re-reads on one timer (src/main.ts), so a key revoked by the responder is known as revoked,
+ * and a key imported while running is known, from the next reload on.
  *
  * The pipeline would hold a batch's acknowledgement (file offsets, push answers) until its
  * listeners finish. Here the listener only queues the events (the relay below) and returns, so
@@ -36,7 +37,6 @@ import { createResponder, type ResponseHook } from './index.js';
  * loss the engine's periodic state snapshot already accepts. Lines themselves are never lost.
  */
 export const LIVE_NAMESPACE = 'live';
-const KEY_RELOAD_MS = 30_000;
 const MAX_QUEUED_EVENTS = 50_000;
 
 type Handler = (events: readonly Event[]) => void | Promise<void>;
@@ -103,6 +103,11 @@ export interface LiveOptions {
   /** The running key lifecycle, reused for rotations; null without a master key. */
   lifecycle: Lifecycle | null;
   env: NodeJS.ProcessEnv;
+  /**
+   * The key inventory detection reads; the caller owns its reloading (`serve` shares one with
+   * ingest). Default: the inventory of `home`, read once at start.
+   */
+  keys?: KeyLookup;
 }
 
 export interface LiveResponse {
@@ -110,7 +115,7 @@ export interface LiveResponse {
   engine: DetectionEngine;
   /** Route plugins for AppOptions.routes (the approve/deny links), possibly none. */
   routes: Array<(app: FastifyInstance) => Promise<void>>;
-  /** Stop re-reading keys, save detection state, stop the responder (deliveries in flight finish). */
+  /** Save detection state, stop the responder (deliveries in flight finish). */
   close(): Promise<void>;
 }
 
@@ -120,24 +125,9 @@ export function defaultRulesDir(cwd = process.cwd()): string {
   return existsSync(local) ? local : fileURLToPath(new URL('../../rules/detections', import.meta.url));
 }
 
-/** The inventory as detection sees it, swapped whole on reload (a failed read keeps the last one). */
-class ReloadingKeys implements KeyLookup {
-  private current: KeyLookup;
-  constructor(private readonly read: () => KeyLookup) {
-    this.current = read();
-  }
-  byFingerprint(fp: string): DetectKeyInfo | undefined {
-    return this.current.byFingerprint(fp);
-  }
-  reload(): void {
-    this.current = this.read();
-  }
-}
-
 export async function startLiveResponse(o: LiveOptions): Promise<LiveResponse> {
   const rules = loadRulesOrThrow(defaultRulesDir());
-  const pepper = loadPepper(o.loaded.config.pepper_file, o.env);
-  const keys = new ReloadingKeys(() => loadReplayKeys(o.loaded.home, pepper).lookup);
+  const keys = o.keys ?? loadReplayKeys(o.loaded.home, loadPepper(o.loaded.config.pepper_file, o.env)).lookup;
   const engine = new DetectionEngine({ rules, db: o.control, namespace: LIVE_NAMESPACE, keys, logger: o.logger, metrics: o.metrics });
   const response = await createResponder({ loaded: o.loaded, logger: o.logger, metrics: o.metrics, store: o.store, events: o.store, lifecycle: o.lifecycle, env: o.env });
   const relay = new EventRelay(MAX_QUEUED_EVENTS, (e) => {
@@ -146,22 +136,12 @@ export async function startLiveResponse(o: LiveOptions): Promise<LiveResponse> {
   });
   o.pipeline.onEvents((events) => relay.push(events));
   attachEngine(relay, engine, sink(o, response));
-  const timer = setInterval(() => {
-    try {
-      keys.reload();
-    } catch (e) {
-      o.metrics.errors.inc({ component: 'detect', stage: 'keys-reload' });
-      o.logger.warn({ err: errorMessage(e) }, 'could not reload the key inventory for detection; keeping the previous one');
-    }
-  }, KEY_RELOAD_MS);
-  timer.unref();
   o.logger.info({ rules: rules.length, approvals: response.approvalRoutes !== null, key_actions: response.keyActions }, 'detection and response running');
   return {
     response,
     engine,
     routes: response.routes ? [response.routes] : [],
     async close() {
-      clearInterval(timer);
       await relay.drained();
       engine.close();
       await response.close();
