@@ -258,6 +258,17 @@ export class Outbox {
     return row ? toJob(row) : null;
   }
 
+  /**
+   * The oldest job of `channel` naming `target` that is still to be delivered (pending or
+   * leased), or null when every such job is done or dead. Read-only: lets one producer see that
+   * another producer's job already holds the same work (see OutboxRevocationRetry.schedule).
+   */
+  liveJob(channel: string, target: string): OutboxJob | null {
+    const row = this.sql(`SELECT * FROM outbox_jobs WHERE channel = ? AND status IN ('pending', 'leased') AND target = ? ORDER BY id LIMIT 1`)
+      .get(channel, target) as Row | undefined;
+    return row ? toJob(row) : null;
+  }
+
   /** Jobs, newest first, filtered by status and channel; at most `limit` (default 100). */
   list(filter: { status?: JobStatus; channel?: string; limit?: number } = {}): OutboxJob[] {
     const where: string[] = [];

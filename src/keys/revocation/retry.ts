@@ -15,6 +15,13 @@ import type { Announcer } from './types.js';
  */
 export const REVOKE_RETRY_CHANNEL = 'keys-revoke-retry';
 
+/**
+ * The channel of the responder's `revoke` action (src/respond/actions/revoke: the channel is
+ * the action id, the job's target the key id). Its job retries the key's pending revocation
+ * itself, through `revokeKey`, which resumes the key's open revocation.
+ */
+export const RESPONDER_REVOKE_CHANNEL = 'revoke';
+
 export interface RetrySettings {
   baseMs: number;
   maxMs: number;
@@ -28,7 +35,13 @@ export class OutboxRevocationRetry implements RevocationRetryQueue {
     private readonly clock: Clock = systemClock,
   ) {}
 
-  schedule(revocationId: number, keyId: string, delayMs: number = this.settings.baseMs): void {
+  /**
+   * Queue (or re-queue, when dead) the retry job of this revocation; idempotent. True when this
+   * queue's job holds it; false when a live responder `revoke` job of the key already does: a
+   * second job would call Mastodon on each of its own retries and give up a second time.
+   */
+  schedule(revocationId: number, keyId: string, delayMs: number = this.settings.baseMs): boolean {
+    if (this.outbox.liveJob(RESPONDER_REVOKE_CHANNEL, keyId)) return false;
     const { job, created } = this.outbox.enqueue({
       key: `keys-revoke:${revocationId}`,
       channel: REVOKE_RETRY_CHANNEL,
@@ -39,6 +52,7 @@ export class OutboxRevocationRetry implements RevocationRetryQueue {
       maxAttempts: this.settings.maxAttempts,
     });
     if (!created && job.status === 'dead') this.outbox.requeue({ ids: [job.id] });
+    return true;
   }
 }
 
@@ -67,14 +81,17 @@ export function revokeRetryChannel(service: RevocationService, announce: Announc
 
 export interface RevocationRetryRuntime {
   worker: OutboxWorker;
-  /** Revocations found pending at start (and re-queued). */
+  /** Revocations found pending at start (re-queued here or held by a live responder job). */
   resumed: number;
+  /** Of those, the ones a live responder `revoke` job holds (no retry job queued for them). */
+  heldByResponder: number;
   stop(): Promise<void>;
 }
 
 /**
- * For `serve` at start-up: make sure every pending revocation has a live job (a job that died
- * while the service was down gets a fresh set of attempts), then start the worker.
+ * For `serve` at start-up: make sure every pending revocation has exactly one live job: the
+ * responder's `revoke` job when one is pending or leased, else this channel's (a job that died
+ * while the service was down gets a fresh set of attempts). Then start the worker.
  */
 export function startRevocationRetry(input: {
   outbox: Outbox;
@@ -88,8 +105,8 @@ export function startRevocationRetry(input: {
 }): RevocationRetryRuntime {
   const logger = input.logger ?? silentLogger;
   const pending = input.service.records.allPending();
-  for (const row of pending) input.retry.schedule(row.id, row.key_id, 0);
-  if (pending.length > 0) logger.warn({ pending: pending.length }, 'resuming pending revocations');
+  const heldByResponder = pending.filter((row) => !input.retry.schedule(row.id, row.key_id, 0)).length;
+  if (pending.length > 0) logger.warn({ pending: pending.length, held_by_responder: heldByResponder }, 'resuming pending revocations');
   const worker = new OutboxWorker(
     input.outbox,
     { [REVOKE_RETRY_CHANNEL]: revokeRetryChannel(input.service, input.announce, logger) },
@@ -102,5 +119,5 @@ export function startRevocationRetry(input: {
     },
   );
   worker.start();
-  return { worker, resumed: pending.length, stop: () => worker.stop() };
+  return { worker, resumed: pending.length, heldByResponder, stop: () => worker.stop() };
 }
