@@ -1,11 +1,13 @@
 import type { LoadedConfig } from '../config/load.js';
+import { errorMessage } from '../core/errors.js';
 import { createFingerprinter, loadPepper } from '../core/fingerprint.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import { KeyInventory } from '../keys/inventory.js';
 import { loadLocalKek } from '../keys/kms.js';
 import { RevocationService } from '../keys/revocation/service.js';
-import type { AuditHook, Notifier } from '../keys/revocation/types.js';
+import { givenUpNotice } from '../keys/revocation/retry.js';
+import { Announcer, type AuditHook, type Notifier } from '../keys/revocation/types.js';
 import { buildLifecycle, retrySettings, type Lifecycle } from '../keys/rotation/runtime.js';
 import { Vault } from '../keys/vault.js';
 import { MastodonClient } from '../mastodon/client.js';
@@ -64,6 +66,7 @@ export async function buildKeyServices(o: KeyServicesOptions): Promise<BuiltKeyS
   const revocations = new RevocationService({ ...common, retry: RETRIED_BY_THE_RESPONDER });
   const lifecycle = o.lifecycle ?? buildLifecycle({ loaded: o.loaded, db: o.db, vault, pepper, logger: o.logger, env: o.env, events: o.events ?? null, notifier: o.notifier, audit: o.audit, ...(o.metrics ? { metrics: o.metrics } : {}) });
   const undo = new UndoLog(o.db);
+  const announce = new Announcer(o.logger, o.notifier, o.audit);
   const services: ResponseKeyServices = {
     revokeKey: (req) => revocations.revokeKey(req),
     rotateKey: (req) => lifecycle.rotations.rotateKey(req),
@@ -75,6 +78,16 @@ export async function buildKeyServices(o: KeyServicesOptions): Promise<BuiltKeyS
     admin: client,
     undo,
     revokeAttempts: retrySettings(o.loaded).maxAttempts,
+    async revocationGivenUp(report, attempts) {
+      o.logger.error({ key_id: report.key_id, fingerprint: report.fingerprint, revocation_id: report.revocation_id, attempts }, 'revocation attempts exhausted');
+      let owner = '';
+      try {
+        owner = inventory.get(report.key_id)?.owner ?? '';
+      } catch (e) {
+        o.logger.error({ key_id: report.key_id, error: errorMessage(e) }, 'owner of a given-up revocation could not be read');
+      }
+      await announce.notify(givenUpNotice({ keyId: report.key_id, fingerprint: report.fingerprint, owner, revocationId: report.revocation_id, attempts }));
+    },
   };
   return { services, undo };
 }

@@ -4,7 +4,7 @@ import type { Metrics } from '../../core/metrics.js';
 import type { Outbox, OutboxJob } from '../../respond/outbox.js';
 import { DeliveryError, OutboxWorker, type OutboxChannel } from '../../respond/outbox-worker.js';
 import type { RevocationRetryQueue, RevocationService } from './service.js';
-import type { Announcer } from './types.js';
+import type { Announcer, Notice } from './types.js';
 
 /**
  * Pending revocations ride the responder's durable outbox (src/respond/outbox.ts): one job per
@@ -56,6 +56,19 @@ export class OutboxRevocationRetry implements RevocationRetryQueue {
   }
 }
 
+/**
+ * The critical notice of a revocation whose outbox job used its last attempt while the key is
+ * still revoke-pending: one shape and one message for every channel that retries revocations
+ * (this one and the responder's `revoke`). Fingerprint and ids only, never a secret.
+ */
+export function givenUpNotice(g: { keyId: string; fingerprint: string; owner: string; revocationId: number | null; attempts: number }): Notice {
+  return {
+    kind: 'revoke-given-up', severity: 'critical', key_id: g.keyId, fingerprint: g.fingerprint, owner: g.owner,
+    message: `${g.keyId} is still not revoked after ${g.attempts} retries; it stays revoke-pending and \`serve\` tries again at its next start. Check the instance or revoke by hand.`,
+    details: { revocation_id: g.revocationId },
+  };
+}
+
 /** The outbox channel that retries revocations through `service.retry`. */
 export function revokeRetryChannel(service: RevocationService, announce: Announcer, logger: Logger = silentLogger): OutboxChannel {
   return {
@@ -68,11 +81,7 @@ export function revokeRetryChannel(service: RevocationService, announce: Announc
       if (report.outcome === 'failed') throw new DeliveryError(report.message, { permanent: true });
       if (job.attempts >= job.maxAttempts) {
         logger.error({ key_id: report.key_id, revocation_id: id, attempts: job.attempts }, 'revocation retries exhausted');
-        await announce.notify({
-          kind: 'revoke-given-up', severity: 'critical', key_id: report.key_id, fingerprint: report.fingerprint, owner: service.inventory.get(report.key_id)?.owner ?? '',
-          message: `${report.key_id} is still not revoked after ${job.attempts} retries; it stays revoke-pending and \`serve\` tries again at its next start. Check the instance or revoke by hand.`,
-          details: { revocation_id: id },
-        });
+        await announce.notify(givenUpNotice({ keyId: report.key_id, fingerprint: report.fingerprint, owner: service.inventory.get(report.key_id)?.owner ?? '', revocationId: id, attempts: job.attempts }));
       }
       throw new DeliveryError(report.message);
     },

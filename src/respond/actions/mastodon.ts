@@ -32,6 +32,11 @@ export interface ResponseKeyServices {
   undo: UndoLog;
   /** Outbox attempts for one revocation before it is dead-lettered (config `revocation.max_attempts`). */
   revokeAttempts: number;
+  /**
+   * Tell people (critical `revoke-given-up`) that the revoke job used its last attempt and the
+   * key is still revoke-pending. Never throws: a failing notifier must not fail the job.
+   */
+  revocationGivenUp?(report: RevokeReport, attempts: number): Promise<void>;
 }
 
 /** The admin calls of MastodonClient the contain actions use. */

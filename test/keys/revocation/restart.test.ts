@@ -5,7 +5,10 @@ import { validateConfig } from '../../../src/config/load.js';
 import { openKeysDb } from '../../../src/keys/db.js';
 import { KeyInventory } from '../../../src/keys/inventory.js';
 import { RESPONDER_REVOKE_CHANNEL, REVOKE_RETRY_CHANNEL } from '../../../src/keys/revocation/retry.js';
+import { ACTIONS } from '../../../src/respond/actions/registry.js';
+import { createResponder, type ResponseHook } from '../../../src/respond/index.js';
 import { Outbox } from '../../../src/respond/outbox.js';
+import { validatePolicies } from '../../../src/respond/policies.js';
 import { openControlDb } from '../../../src/store/control.js';
 import type { Notice } from '../../../src/keys/revocation/types.js';
 import { startKeyLifecycle, type RunningLifecycle } from '../../../src/keys/rotation/runtime.js';
@@ -189,6 +192,48 @@ describe('a pending revocation the responder job holds, after a restart', () => 
     expect(noticesOf('revoke-completed', notices)).toBe(1);
     expect(jobsOf(REVOKE_RETRY_CHANNEL)).toEqual([]);
     expect(jobsOf(RESPONDER_REVOKE_CHANNEL).map((j) => j.status)).toEqual(['done']);
+    expect(b.leaks(notices)).toEqual([]);
+  });
+
+  /** The responder as `b.respond` builds it, but with `revocation.max_attempts` and a backoff of our own. */
+  async function respondWith(maxAttempts: number, baseMs: number): Promise<ResponseHook> {
+    await b.response?.close();
+    b.response = await createResponder({
+      loaded: { config: validateConfig({ home: b.home, revocation: { max_attempts: maxAttempts } }), home: b.home, file: null },
+      logger: b.logger, metrics: b.metrics, env: b.env(),
+      policies: validatePolicies({ version: 1, ...REVOKE }, ACTIONS, 'bench-policies.yaml'),
+      worker: { pollMs: 10, backoff: { baseMs, maxMs: baseMs * 5 } },
+      mastodonTimeoutMs: 1_500,
+    });
+    return b.response;
+  }
+
+  it('tells people once (critical revoke-given-up) when the responder job uses its last attempt with Mastodon down for good', async () => {
+    front = await startFront(b.sim.url);
+    const { token, item } = await b.appKey('bot', undefined, { instance: front.url });
+    await b.importKeys([item]);
+    front.down = true;
+    // A slow backoff before the restart (the next try 0.5-1 s later): one attempt only, then pending.
+    let r = await respondWith(3, 1_000);
+    await r.dispatch(b.finding('bot'));
+    await until(() => keyStatus('bot') === 'revoke-pending', 5_000);
+    await r.close();
+    b.response = null;
+
+    const notices: Notice[] = [];
+    lifecycle = await startKeyLifecycle({ loaded: lifecycleConfig(), logger: b.logger, env: b.env(), events: null, notifier: (n) => void notices.push(n) });
+    r = await respondWith(3, 10);
+    expect(jobsOf(REVOKE_RETRY_CHANNEL)).toEqual([]); // the responder's job holds the revocation
+    await until(() => jobsOf(RESPONDER_REVOKE_CHANNEL)[0]?.status === 'dead', 5_000);
+    await new Promise((res) => setTimeout(res, 300)); // a second notice would land meanwhile
+
+    expect(jobsOf(RESPONDER_REVOKE_CHANNEL).map((j) => [j.status, j.attempts])).toEqual([['dead', 3]]);
+    expect(front.revokes.down).toBe(3);
+    expect(keyStatus('bot')).toBe('revoke-pending');
+    expect(b.tokenState(token)).toBe('live');
+    expect(noticesOf('revoke-given-up', notices)).toBe(1);
+    const line = b.logLines.find((l) => l.includes('"notice":"revoke-given-up"'))!;
+    expect(JSON.parse(line)).toMatchObject({ key_id: 'bot', fingerprint: b.fingerprint(token), msg: expect.stringContaining('bot is still not revoked after 3 retries') });
     expect(b.leaks(notices)).toEqual([]);
   });
 

@@ -45,6 +45,8 @@ function channel(services: ActionServices): OutboxChannel {
       }
       const result = { key_id: report.key_id, fingerprint: report.fingerprint, outcome: report.outcome, revocation_id: report.revocation_id, verification: report.verification };
       if (report.outcome === 'revoked' || report.outcome === 'already-revoked') return result;
+      // The last attempt: the job dies now, so this is the only place people can hear of it.
+      if (report.outcome === 'pending' && job.attempts >= job.maxAttempts) await keys.revocationGivenUp?.(report, job.attempts);
       // pending: Mastodon unreachable or the 401 not yet seen → retry; failed: the app's credentials were refused.
       throw new DeliveryError(report.message, { permanent: report.outcome === 'failed' });
     },
