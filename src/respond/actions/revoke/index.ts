@@ -1,6 +1,8 @@
 import { z } from 'zod';
+import { REVOKE_RETRY_CHANNEL } from '../../../keys/revocation/retry.js';
+import type { Outbox } from '../../outbox.js';
 import { DeliveryError, type OutboxChannel } from '../../outbox-worker.js';
-import { defineAction, type ActionServices } from '../../types.js';
+import { defineAction, type ActionResult, type ActionServices } from '../../types.js';
 import { asDeliveryError, keyServices, missingKeysMessage, requireKeyServices } from '../mastodon.js';
 
 /**
@@ -13,6 +15,10 @@ import { asDeliveryError, keyServices, missingKeysMessage, requireKeyServices } 
  *
  * Impact `revoke`: automatic revocations count against the revocation budget, protected keys
  * (admin:* scopes, the `protected` label) wait for a person's approval.
+ *
+ * One job per pending revocation: when a `keys-revoke-retry` job (queued by `keys revoke` or an
+ * aborted rotation, src/keys/revocation/retry.ts) already holds the key's revocation, the action
+ * queues none of its own and answers `skipped` (see heldByRetry).
  */
 const config = z
   .object({
@@ -27,6 +33,22 @@ interface RevokeJob {
   reason: string;
   actor: string;
   finding_id: string;
+}
+
+/**
+ * `skipped`, not `queued`, when a live `keys-revoke-retry` job of the key already holds its
+ * pending revocation, else null. A second job would call Mastodon on each of its own retries
+ * and announce a second time. `skipped` because this action queued nothing: the dispatcher then
+ * starts no cooldown, so a later finding can still queue a job once that one is done or dead.
+ */
+function heldByRetry(outbox: Outbox, keyId: string, fingerprint: string): ActionResult | null {
+  const live = outbox.liveJob(REVOKE_RETRY_CHANNEL, keyId);
+  if (!live) return null;
+  return {
+    status: 'skipped',
+    message: `revocation of ${keyId} (fingerprint ${fingerprint}) is already being retried by job ${live.id} (queued by \`keys revoke\` or a rotation) and will complete there; no second job queued`,
+    details: { job: live.id, channel: REVOKE_RETRY_CHANNEL, job_status: live.status, queued: false, fingerprint },
+  };
 }
 
 function channel(services: ActionServices): OutboxChannel {
@@ -66,6 +88,8 @@ export const revoke = defineAction({
     if (!keys) return { status: 'failed', message: missingKeysMessage('revoke') };
     if (!record) return { status: 'failed', message: `${ctx.target} is not in the key inventory; nothing to revoke` };
     if (record.status === 'revoked') return { status: 'skipped', message: `${ctx.target} is already revoked (since ${record.status_changed_at})` };
+    const held = heldByRetry(ctx.outbox, ctx.target, record.fingerprint);
+    if (held) return held;
     const payload: RevokeJob = {
       key_id: ctx.target,
       reason: ctx.config.reason ?? `${ctx.finding.rule} (${ctx.finding.severity}): ${ctx.finding.summary}`.slice(0, 500),
