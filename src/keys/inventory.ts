@@ -12,7 +12,8 @@ import type { KeySecrets, SealedRecord, Vault } from './vault.js';
  * Secrets go to the vault under record id = key id, version = `secret_version`.
  */
 
-export type UpsertOutcome = 'added' | 'updated' | 'unchanged';
+/** `refused`: the key is being rotated, so the file's item was not applied (see `reason`). */
+export type UpsertOutcome = 'added' | 'updated' | 'unchanged' | 'refused';
 
 export interface UpsertResult {
   id: string;
@@ -20,6 +21,8 @@ export interface UpsertResult {
   outcome: UpsertOutcome;
   /** The token, client id or client secret differ from what the vault held. */
   secret_changed: boolean;
+  /** Why the item was refused, with what to do (secret-free); only when `outcome` is `refused`. */
+  reason?: string;
 }
 
 export type PepperState = 'match' | 'mismatch' | 'unset';
@@ -130,23 +133,32 @@ export class KeyInventory {
    * Add or update keys in one transaction (all or nothing). Secrets are sealed first, outside
    * the transaction; existing keys are decrypted to tell whether their secrets changed. A token
    * already stored under another id is refused (Mastodon returns the same token for the same
-   * app, user and scopes, so two ids would be one key).
+   * app, user and scopes, so two ids would be one key). A key with an unfinished rotation is
+   * left untouched and reported as `refused`: the rotation owns its vault versions (old and
+   * new token) until it completes or rolls back, and writing a version would lose one of them.
+   * The other items are still applied.
    */
   async upsertMany(vault: Vault, pepper: string, items: readonly InventoryItem[]): Promise<UpsertResult[]> {
     this.assertPepper(pepper);
     const index = this.fingerprintIndex();
     const plans: Array<{ item: InventoryItem; result: UpsertResult; version: number; sealed: SealedRecord | null }> = [];
+    const before = this.rotating();
     for (const item of items) {
       const fp = hmacFingerprint(pepper, item.token);
       const owner = index.get(fp);
       if (owner !== undefined && owner !== item.id) throw duplicateToken(item.id, owner, fp);
       index.set(fp, item.id);
-      plans.push(await this.plan(vault, item, fp));
+      const rotation = before.get(item.id);
+      plans.push(rotation ? refusedPlan(item, fp, rotation) : await this.plan(vault, item, fp));
     }
     const now = new Date().toISOString();
     this.db.transaction(() => {
+      // Sealing awaited the KMS: a rotation may have started since; its row is checked again here.
+      const rotating = this.rotating();
       for (const p of plans) {
-        if (p.result.outcome === 'unchanged') continue;
+        const rotation = rotating.get(p.item.id);
+        if (rotation && p.result.outcome !== 'refused') Object.assign(p, refusedPlan(p.item, p.result.fingerprint, rotation));
+        if (p.result.outcome === 'unchanged' || p.result.outcome === 'refused') continue;
         if (p.sealed) {
           vault.writeSealed(p.sealed);
           vault.deleteOtherVersions(p.item.id, p.version);
@@ -155,8 +167,21 @@ export class KeyInventory {
       }
       this.db.prepare('INSERT INTO keys_meta (id, pepper_check) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET pepper_check = excluded.pepper_check').run(pepperCheck(pepper));
     })();
-    for (const p of plans) this.logger.info({ key_id: p.item.id, fingerprint: p.result.fingerprint, outcome: p.result.outcome }, 'key imported');
+    for (const p of plans) {
+      if (p.result.outcome === 'refused') this.logger.warn({ key_id: p.item.id, fingerprint: p.result.fingerprint, outcome: 'refused' }, 'key not imported: it is being rotated');
+      else this.logger.info({ key_id: p.item.id, fingerprint: p.result.fingerprint, outcome: p.result.outcome }, 'key imported');
+    }
     return plans.map((p) => p.result);
+  }
+
+  /** key id → its unfinished rotation. The rotation tables exist only once rotation ran here. */
+  private rotating(): Map<string, ActiveRotation> {
+    const table = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'key_rotations'").get();
+    if (table === undefined) return new Map();
+    const rows = this.db
+      .prepare(`SELECT id, key_id, state FROM key_rotations WHERE state NOT IN ('completed', 'rolled-back', 'aborted', 'failed')`)
+      .all() as ActiveRotation[];
+    return new Map(rows.map((r) => [r.key_id, r]));
   }
 
   private async plan(vault: Vault, item: InventoryItem, fp: string) {
@@ -224,6 +249,19 @@ export class KeyInventory {
     this.logger.info({ keys: next.length, changed: next.filter((n) => n.changed).length }, 'key fingerprints recomputed');
     return next;
   }
+}
+
+interface ActiveRotation {
+  id: string;
+  key_id: string;
+  state: string;
+}
+
+function refusedPlan(item: InventoryItem, fp: string, r: ActiveRotation) {
+  const reason =
+    `${item.id} is being rotated (rotation ${r.id}, state ${r.state}); it was not imported, so the rotation's new token is kept. ` +
+    `Wait for the rotation to complete or roll back (\`tuskguard keys rotation status ${item.id}\`; \`tuskguard keys rotate ${item.id}\` resumes it), then import the key again`;
+  return { item, version: 0, sealed: null, result: { id: item.id, fingerprint: fp, outcome: 'refused' as const, secret_changed: false, reason } };
 }
 
 function duplicateToken(id: string, other: string, fp: string): TuskguardError {

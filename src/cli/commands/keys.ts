@@ -29,7 +29,7 @@ export function register(program: Command): void {
     .argument('<file>', 'inventory file with a top-level `keys:` list')
     .addOption(configOption())
     .addOption(outputOption())
-    .addHelpText('after', '\nRe-importing is idempotent: unchanged keys stay as they are; changed metadata is updated in place.\nDelete the file afterwards; `tuskguard scan` finds it until you do.')
+    .addHelpText('after', '\nRe-importing is idempotent: unchanged keys stay as they are; changed metadata is updated in place.\nA key that is being rotated is left to its rotation and reported by name (exit 1); the other keys are imported.\nDelete the file afterwards; `tuskguard scan` finds it until you do.')
     .action(action(async (file: string, opts: Common) => importAction(commandContext(opts), file, opts.output)));
 
   keys

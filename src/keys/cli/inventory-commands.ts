@@ -1,5 +1,5 @@
 import { TuskguardError } from '../../core/errors.js';
-import { printJson, type OutputMode } from '../../cli/output.js';
+import { EXIT, printJson, type OutputMode } from '../../cli/output.js';
 import { readInventoryFile } from '../import-file.js';
 import type { UpsertResult } from '../inventory.js';
 import { inventoryItemSchema, type InventoryItem } from '../schema.js';
@@ -21,21 +21,24 @@ function printUpserts(results: readonly UpsertResult[]): void {
   out(table(['RESULT', 'ID', 'FINGERPRINT', ''], results.map((r) => [r.outcome, r.id, r.fingerprint, r.secret_changed ? '(new token)' : ''])));
 }
 
+/** Exit 0 when every item was applied; 1 when a rotating key was left out (the others were imported). */
 export async function importAction(ctx: KeysCommandContext, file: string, output: OutputMode): Promise<number> {
   const items = readInventoryFile(file);
   const pepper = pepperOf(ctx);
   const results = await withInventory(ctx, (inventory, vault) => inventory.upsertMany(vault!, pepper, items), true);
   const ids = (o: UpsertResult['outcome']) => results.filter((r) => r.outcome === o).map((r) => r.id);
+  const refused = results.filter((r) => r.outcome === 'refused');
   if (output === 'json') {
-    printJson({ file, added: ids('added'), updated: ids('updated'), unchanged: ids('unchanged'), results, reminder: reminder(file) });
+    printJson({ file, added: ids('added'), updated: ids('updated'), unchanged: ids('unchanged'), refused: refused.map((r) => ({ id: r.id, reason: r.reason })), results, reminder: reminder(file) });
   } else {
     printUpserts(results);
-    out(`imported ${results.length} key(s) from ${file}: ${ids('added').length} added, ${ids('updated').length} updated, ${ids('unchanged').length} unchanged`);
+    out(`imported ${results.length - refused.length} key(s) from ${file}: ${ids('added').length} added, ${ids('updated').length} updated, ${ids('unchanged').length} unchanged, ${refused.length} refused`);
     out(reminder(file));
   }
+  for (const r of refused) process.stderr.write(`error: not imported: ${r.reason}\n`);
   const changed = results.filter((r) => r.secret_changed).map((r) => r.id);
   if (changed.length) process.stderr.write(`note: the token of ${changed.join(', ')} changed; importing does not revoke the previous token\n`);
-  return 0;
+  return refused.length > 0 ? EXIT.FOUND : EXIT.OK;
 }
 
 export interface AddFlags {
