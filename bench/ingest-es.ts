@@ -47,7 +47,7 @@ import { getParser } from '../src/ingest/parsers/registry.js';
 import { Pipeline } from '../src/ingest/pipeline.js';
 import { replayFiles } from '../src/ingest/sources/replay/index.js';
 import { createIngestCore } from '../src/main.js';
-import { loadKeyLookup } from '../src/keys/lookup.js';
+import { ReloadingKeys } from '../src/detect/replay-keys.js';
 import { createClient } from '../src/store/elasticsearch/connection.js';
 import { dropPrefix, median, prepare, probeGrid, rawRun } from './es-bulk.js';
 import { ensureElasticsearch } from './lib/es.js';
@@ -112,7 +112,7 @@ export async function generateNginxJson(path: string, n: number, seed = 11): Pro
 export async function prebuildEvents(file: string, home: string): Promise<Event[]> {
   const docs: Event[] = [];
   const metrics = new Metrics();
-  const enricher = await createEnricher({ keyLookup: loadKeyLookup(home, PEPPER) });
+  const enricher = await createEnricher({ keyLookup: ReloadingKeys.load(home, PEPPER) });
   const pipeline = new Pipeline({
     store: { kind: 'sqlite', writeEvents: async (events) => (docs.push(...events), { written: events.length, failed: [] }) },
     deadLetter: new DeadLetter({ home, metrics }), metrics, logger: silentLogger, getParser, time: 'event',

@@ -17,7 +17,6 @@ import { getParser } from './ingest/parsers/registry.js';
 import { type EventListener, Pipeline } from './ingest/pipeline.js';
 import { type BuiltSource, buildSource } from './ingest/sources/registry.js';
 import { ReloadingKeys } from './detect/replay-keys.js';
-import { loadKeyLookup, type ManagedKeyLookup } from './keys/lookup.js';
 import { startKeyLifecycle, type RunningLifecycle } from './keys/rotation/runtime.js';
 import { oauthCallbackRoutes } from './api/routes/oauth-callback.js';
 import { startLiveResponse, type LiveResponse } from './respond/live.js';
@@ -61,7 +60,8 @@ export interface IngestCore {
   deadLetter: DeadLetter;
   fingerprint: Fingerprinter | null;
   /** Fingerprint → key id index; `serve` reloads it so keys imported while running are seen. */
-  keyLookup: ManagedKeyLookup | null;
+  /** The key inventory (null without a pepper); `serve` shares it with detection and re-reads it. */
+  keyLookup: ReloadingKeys | null;
 }
 
 /**
@@ -102,8 +102,6 @@ export async function createIngestCore(
      * holding every proxy line for `join.wait` would only delay its acknowledgement.
      */
     join: boolean;
-    /** A key index the caller keeps (and reloads); default: loaded here when there is a pepper. */
-    keyLookup?: ManagedKeyLookup | null;
   },
 ): Promise<IngestCore> {
   const { loaded, logger } = opts;
@@ -118,7 +116,7 @@ export async function createIngestCore(
   }
   const store = await createStore(loaded, { metrics, logger });
   try {
-    const keyLookup = opts.keyLookup !== undefined ? opts.keyLookup : pepper ? loadKeyLookup(home, pepper) : null;
+    const keyLookup = pepper ? ReloadingKeys.load(home, pepper) : null;
     const enricher = await createEnricher({
       ...(keyLookup ? { keyLookup } : {}),
       ...(config.enrich.geo_mmdb ? { geoMmdb: config.enrich.geo_mmdb } : {}),
@@ -159,10 +157,9 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   checkSources(loaded);
   const join = loaded.config.sources.some((s) => s.format === 'mastodon');
   const env = opts.env ?? process.env;
-  const pepper = loadPepper(loaded.config.pepper_file, env);
+  const core = await createIngestCore({ ...opts, metrics, time: 'wall', join });
   // One inventory for ingest and detection, so both swap to a newly imported key together.
-  const sharedKeys = pepper ? ReloadingKeys.load(loaded.home, pepper) : null;
-  const core = await createIngestCore({ ...opts, metrics, time: 'wall', join, keyLookup: sharedKeys });
+  const sharedKeys = core.keyLookup;
   let control: ControlDb | null = null;
   let keys: RunningLifecycle | null = null;
   let live: LiveResponse | null = null;

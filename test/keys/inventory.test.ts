@@ -9,7 +9,7 @@ import { openKeysDb } from '../../src/keys/db.js';
 import { readInventoryFile } from '../../src/keys/import-file.js';
 import { KeyInventory } from '../../src/keys/inventory.js';
 import { LocalKeyEncryptionKey } from '../../src/keys/kms.js';
-import { loadKeyLookup } from '../../src/keys/lookup.js';
+import { ReloadingKeys } from '../../src/detect/replay-keys.js';
 import { Vault } from '../../src/keys/vault.js';
 import type { ControlDb } from '../../src/store/control.js';
 import { caught, dumpKeysTables, errorText, fakeToken, item, tempHome } from './helpers.js';
@@ -143,20 +143,20 @@ describe('upsertMany', () => {
     const newPepper = 'another-pepper-9876543210';
     expect(inventory.pepperState(newPepper)).toBe('mismatch');
     expect(((await caught(inventory.upsertMany(vault, newPepper, [item('x')]))) as TuskguardError).code).toBe('KEY_FINGERPRINTS_STALE');
-    expect(((await caught(() => loadKeyLookup(home, newPepper))) as TuskguardError).code).toBe('KEY_FINGERPRINTS_STALE');
+    expect(((await caught(() => ReloadingKeys.load(home, newPepper))) as TuskguardError).code).toBe('KEY_FINGERPRINTS_STALE');
     const res = await inventory.refingerprint(vault, newPepper);
     expect(res).toEqual([{ id: 'bot-a', fingerprint: fingerprint(newPepper, a.token), changed: true }]);
     expect(inventory.pepperState(newPepper)).toBe('match');
-    expect(loadKeyLookup(home, newPepper).keyIdFor(fingerprint(newPepper, a.token))).toBe('bot-a');
+    expect(ReloadingKeys.load(home, newPepper).keyIdFor(fingerprint(newPepper, a.token))).toBe('bot-a');
   });
 });
 
-describe('loadKeyLookup', () => {
+describe('ReloadingKeys (the fingerprint → key id index of ingest)', () => {
   it('maps stored fingerprints to key ids and unknown ones to null, and reloads', async () => {
     const { inventory, vault, home } = await open();
     const a = item('bot-a');
     await inventory.upsertMany(vault, PEPPER, [a]);
-    const lookup = loadKeyLookup(home, PEPPER);
+    const lookup = ReloadingKeys.load(home, PEPPER);
     expect(lookup.keyIdFor(fingerprint(PEPPER, a.token))).toBe('bot-a');
     expect(lookup.keyIdFor(fingerprint(PEPPER, fakeToken()))).toBeNull();
     const b = item('bot-b');
@@ -168,6 +168,6 @@ describe('loadKeyLookup', () => {
   });
 
   it('is empty for a home with no control database', () => {
-    expect(loadKeyLookup(tempHome(), PEPPER).size).toBe(0);
+    expect(ReloadingKeys.load(tempHome(), PEPPER).size).toBe(0);
   });
 });
