@@ -3,6 +3,7 @@ import { TuskguardError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { migrate, type ControlDb } from '../store/control.js';
 import { KEYS_MIGRATIONS } from './db.js';
+import { RotationStore, type RotationRow } from './rotation/store.js';
 import type { InventoryItem, KeyMetadata, KeyRecord, KeyStatus, RevocationRecord } from './schema.js';
 import type { KeySecrets, SealedRecord, Vault } from './vault.js';
 
@@ -174,14 +175,14 @@ export class KeyInventory {
     return plans.map((p) => p.result);
   }
 
-  /** key id → its unfinished rotation. The rotation tables exist only once rotation ran here. */
+  /**
+   * key id → its unfinished rotation (RotationStore.unfinished). The rotation tables exist only
+   * once rotation ran here, and an import does not create them.
+   */
   private rotating(): Map<string, ActiveRotation> {
     const table = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'key_rotations'").get();
     if (table === undefined) return new Map();
-    const rows = this.db
-      .prepare(`SELECT id, key_id, state FROM key_rotations WHERE state NOT IN ('completed', 'rolled-back', 'aborted', 'failed')`)
-      .all() as ActiveRotation[];
-    return new Map(rows.map((r) => [r.key_id, r]));
+    return new Map(new RotationStore(this.db).unfinished().map((r) => [r.key_id, r]));
   }
 
   private async plan(vault: Vault, item: InventoryItem, fp: string) {
@@ -251,11 +252,7 @@ export class KeyInventory {
   }
 }
 
-interface ActiveRotation {
-  id: string;
-  key_id: string;
-  state: string;
-}
+type ActiveRotation = Pick<RotationRow, 'id' | 'key_id' | 'state'>;
 
 function refusedPlan(item: InventoryItem, fp: string, r: ActiveRotation) {
   const reason =
