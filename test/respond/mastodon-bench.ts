@@ -16,7 +16,9 @@ import { Vault } from '../../src/keys/vault.js';
 import { MastodonClient } from '../../src/mastodon/client.js';
 import { ACTIONS } from '../../src/respond/actions/registry.js';
 import { createResponder, type ResponseHook } from '../../src/respond/index.js';
+import { Outbox, type OutboxJob } from '../../src/respond/outbox.js';
 import { validatePolicies } from '../../src/respond/policies.js';
+import { openControlDb } from '../../src/store/control.js';
 import type { MastodonSim, SimUser } from '../mastodon-sim/index.js';
 import { startMastodonSim } from '../mastodon-sim/index.js';
 
@@ -132,6 +134,26 @@ export class MastodonBench {
   tokenState(token: string): 'live' | 'revoked' | 'unknown' {
     const t = this.sim.state.findToken(token);
     return t ? (t.revokedAt ? 'revoked' : 'live') : 'unknown';
+  }
+
+  /** A key's inventory status, read over a handle of its own. */
+  keyStatus(id: string): string | undefined {
+    const db = openKeysDb(this.home);
+    try {
+      return new KeyInventory(db).get(id)?.status;
+    } finally {
+      db.close();
+    }
+  }
+
+  /** The outbox jobs of `channel` in the data dir, read over a handle of their own. */
+  outboxJobs(channel: string): OutboxJob[] {
+    const db = openControlDb(this.home);
+    try {
+      return new Outbox(db).list({ channel });
+    } finally {
+      db.close();
+    }
   }
 
   /** Secrets found in the captured logs or in `extra` (expected: none). */

@@ -1,7 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { validateConfig } from '../../../src/config/load.js';
-import { openKeysDb } from '../../../src/keys/db.js';
-import { KeyInventory } from '../../../src/keys/inventory.js';
 import { RESPONDER_REVOKE_CHANNEL, REVOKE_RETRY_CHANNEL } from '../../../src/keys/revocation/retry.js';
 import { startKeyLifecycle, type RunningLifecycle } from '../../../src/keys/rotation/runtime.js';
 import { Outbox } from '../../../src/respond/outbox.js';
@@ -26,24 +24,8 @@ afterEach(async () => {
   await b.close();
 });
 
-function keyStatus(id: string): string | undefined {
-  const db = openKeysDb(b.home);
-  try {
-    return new KeyInventory(db).get(id)?.status;
-  } finally {
-    db.close();
-  }
-}
-
-/** Jobs of `channel` in the data dir, read over a handle of their own. */
-function jobsOf(channel: string): Array<{ id: number; status: string }> {
-  const db = openControlDb(b.home);
-  try {
-    return new Outbox(db).list({ channel }).map((j) => ({ id: j.id, status: j.status }));
-  } finally {
-    db.close();
-  }
-}
+/** Jobs of `channel` in the data dir: id and status. */
+const jobsOf = (channel: string): Array<{ id: number; status: string }> => b.outboxJobs(channel).map((j) => ({ id: j.id, status: j.status }));
 
 /**
  * `keys revoke bot` while Mastodon is down: the key is revoke-pending and its retry job waits
@@ -59,7 +41,7 @@ async function pendingByCli(): Promise<{ token: string; retryJob: number }> {
   expect(report.outcome).toBe('pending');
   await lifecycle!.stop();
   lifecycle = null;
-  expect(keyStatus('bot')).toBe('revoke-pending');
+  expect(b.keyStatus('bot')).toBe('revoke-pending');
   const jobs = jobsOf(REVOKE_RETRY_CHANNEL);
   expect(jobs).toEqual([{ id: expect.any(Number), status: 'pending' }]);
   return { token, retryJob: jobs[0]!.id };
@@ -110,7 +92,7 @@ describe('the responder revoke action while a keys-revoke-retry job holds the ke
     expect(report.outcomes).toEqual([expect.objectContaining({ action: 'revoke', target: 'bot', status: 'queued' })]);
     expect(await r.drain(5_000)).toMatchObject({ drained: true, pending: 0, dead: 0 });
     expect(b.tokenState(token)).toBe('revoked');
-    expect(keyStatus('bot')).toBe('revoked');
+    expect(b.keyStatus('bot')).toBe('revoked');
     expect(jobsOf(RESPONDER_REVOKE_CHANNEL).map((j) => j.status)).toEqual(['done']);
     expect(jobsOf(REVOKE_RETRY_CHANNEL)).toEqual([{ id: retryJob, status: how }]);
   });

@@ -3,7 +3,6 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { validateConfig } from '../../../src/config/load.js';
 import { openKeysDb } from '../../../src/keys/db.js';
-import { KeyInventory } from '../../../src/keys/inventory.js';
 import { RESPONDER_REVOKE_CHANNEL, REVOKE_RETRY_CHANNEL } from '../../../src/keys/revocation/retry.js';
 import { ACTIONS } from '../../../src/respond/actions/registry.js';
 import { createResponder, type ResponseHook } from '../../../src/respond/index.js';
@@ -71,15 +70,9 @@ function noticesOf(kind: string, notices: Notice[]): number {
   return notices.filter((n) => n.kind === kind).length + b.logLines.filter((l) => l.includes(`"notice":"${kind}"`)).length;
 }
 
-/** The outbox jobs of `channel` in the data dir, read over a handle of their own. */
-function jobsOf(channel: string): Array<{ status: string; attempts: number; result: unknown }> {
-  const db = openControlDb(b.home);
-  try {
-    return new Outbox(db).list({ channel }).map((j) => ({ status: j.status, attempts: j.attempts, result: j.result }));
-  } finally {
-    db.close();
-  }
-}
+/** The outbox jobs of `channel` in the data dir: status, attempts, result. */
+const jobsOf = (channel: string): Array<{ status: string; attempts: number; result: unknown }> =>
+  b.outboxJobs(channel).map((j) => ({ status: j.status, attempts: j.attempts, result: j.result }));
 
 /** The key's pending-revocation attempts so far (the verification the service records). */
 function revocationAttempts(keyId: string): number {
@@ -87,15 +80,6 @@ function revocationAttempts(keyId: string): number {
   try {
     const row = db.prepare('SELECT verification FROM key_revocations WHERE key_id = ? ORDER BY id DESC LIMIT 1').get(keyId) as { verification: string | null };
     return row.verification ? (JSON.parse(row.verification) as { attempts: number }).attempts : 0;
-  } finally {
-    db.close();
-  }
-}
-
-function keyStatus(id: string): string | undefined {
-  const db = openKeysDb(b.home);
-  try {
-    return new KeyInventory(db).get(id)?.status;
   } finally {
     db.close();
   }
@@ -110,7 +94,7 @@ describe('pending revocations after a restart', () => {
     let r = await b.respond(REVOKE);
     await b.sim.setDown(true);
     await r.dispatch(b.finding('bot'));
-    await until(() => keyStatus('bot') === 'revoke-pending', 5_000);
+    await until(() => b.keyStatus('bot') === 'revoke-pending', 5_000);
     await r.close();
     b.response = null;
     const before = revokeCalls();
@@ -121,7 +105,7 @@ describe('pending revocations after a restart', () => {
     const loaded = { config: validateConfig({ home: b.home, revocation: { retry_base: '10ms', retry_max: '50ms' } }), home: b.home, file: null };
     lifecycle = await startKeyLifecycle({ loaded, logger: b.logger, env: b.env(), events: null, notifier: (n) => void notices.push(n) });
     r = await b.respond(REVOKE);
-    await until(() => keyStatus('bot') === 'revoked', 5_000);
+    await until(() => b.keyStatus('bot') === 'revoked', 5_000);
     expect(await r.drain(5_000)).toMatchObject({ drained: true, pending: 0 });
     const retries = lifecycle!.lifecycle.outbox;
     await until(() => retries.counts([REVOKE_RETRY_CHANNEL]).pending + retries.counts([REVOKE_RETRY_CHANNEL]).leased === 0, 5_000);
@@ -152,7 +136,7 @@ describe('a pending revocation the responder job holds, after a restart', () => 
     const r = await b.respond(REVOKE);
     front.down = true;
     await r.dispatch(b.finding('bot'));
-    await until(() => keyStatus('bot') === 'revoke-pending', 5_000);
+    await until(() => b.keyStatus('bot') === 'revoke-pending', 5_000);
     await r.close();
     b.response = null;
     return { token };
@@ -181,7 +165,7 @@ describe('a pending revocation the responder job holds, after a restart', () => 
 
     front!.down = false;
     const again = await b.respond(REVOKE);
-    await until(() => keyStatus('bot') === 'revoked', 5_000);
+    await until(() => b.keyStatus('bot') === 'revoked', 5_000);
     expect(await again.drain(5_000)).toMatchObject({ drained: true, pending: 0 });
     await new Promise((res) => setTimeout(res, 300)); // a second delivery would land meanwhile
 
@@ -216,7 +200,7 @@ describe('a pending revocation the responder job holds, after a restart', () => 
     // A slow backoff before the restart (the next try 0.5-1 s later): one attempt only, then pending.
     let r = await respondWith(3, 1_000);
     await r.dispatch(b.finding('bot'));
-    await until(() => keyStatus('bot') === 'revoke-pending', 5_000);
+    await until(() => b.keyStatus('bot') === 'revoke-pending', 5_000);
     await r.close();
     b.response = null;
 
@@ -229,7 +213,7 @@ describe('a pending revocation the responder job holds, after a restart', () => 
 
     expect(jobsOf(RESPONDER_REVOKE_CHANNEL).map((j) => [j.status, j.attempts])).toEqual([['dead', 3]]);
     expect(front.revokes.down).toBe(3);
-    expect(keyStatus('bot')).toBe('revoke-pending');
+    expect(b.keyStatus('bot')).toBe('revoke-pending');
     expect(b.tokenState(token)).toBe('live');
     expect(noticesOf('revoke-given-up', notices)).toBe(1);
     const line = b.logLines.find((l) => l.includes('"notice":"revoke-given-up"'))!;
@@ -253,7 +237,7 @@ describe('a pending revocation the responder job holds, after a restart', () => 
     const notices: Notice[] = [];
     lifecycle = await startKeyLifecycle({ loaded: lifecycleConfig(), logger: b.logger, env: b.env(), events: null, notifier: (n) => void notices.push(n) });
     const r = await b.respond(REVOKE);
-    await until(() => keyStatus('bot') === 'revoked', 5_000);
+    await until(() => b.keyStatus('bot') === 'revoked', 5_000);
     const retries = lifecycle!.lifecycle.outbox;
     await until(() => retries.counts([REVOKE_RETRY_CHANNEL]).pending + retries.counts([REVOKE_RETRY_CHANNEL]).leased === 0, 5_000);
     await new Promise((res) => setTimeout(res, 300));

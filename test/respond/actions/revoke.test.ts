@@ -1,6 +1,4 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openKeysDb } from '../../../src/keys/db.js';
-import { KeyInventory } from '../../../src/keys/inventory.js';
 import { HttpReceiver } from '../../helpers/slack-receiver.js';
 import { MastodonBench, until } from '../mastodon-bench.js';
 
@@ -15,15 +13,6 @@ afterEach(async () => b.close());
 
 const REVOKE = { policies: [{ id: 'revoke-high', match: { severity: 'high', managed_key: true }, actions: [{ type: 'revoke' }] }] };
 
-function keyStatus(id: string): string | undefined {
-  const db = openKeysDb(b.home);
-  try {
-    return new KeyInventory(db).get(id)?.status;
-  } finally {
-    db.close();
-  }
-}
-
 describe('revoke', () => {
   it('revokes the key on Mastodon, confirms the 401 and records the verification', async () => {
     const { token, item } = await b.appKey('bot');
@@ -35,7 +24,7 @@ describe('revoke', () => {
     expect(await r.drain(5_000)).toMatchObject({ drained: true, pending: 0, dead: 0 });
 
     expect(b.tokenState(token)).toBe('revoked');
-    expect(keyStatus('bot')).toBe('revoked');
+    expect(b.keyStatus('bot')).toBe('revoked');
     const job = r.responder.outbox.list({ channel: 'revoke' })[0]!;
     expect(job).toMatchObject({ status: 'done', result: { outcome: 'revoked', verification: { tokens: [{ status: 401, confirmed: true }] } } });
     const actions = r.responder.audit.list({ limit: 50 }).map((a) => [a.action, a.result]);
@@ -62,7 +51,7 @@ describe('revoke', () => {
     await new Promise((res) => setTimeout(res, 200)); // more retries fail meanwhile
     expect(slack.requests.map((q) => q.raw).filter((x) => x.includes('revoke-pending for bot'))).toHaveLength(1);
     await slack.close();
-    expect(keyStatus('bot')).toBe('revoke-pending');
+    expect(b.keyStatus('bot')).toBe('revoke-pending');
     expect(b.tokenState(token)).toBe('live');
     expect(r.responder.outbox.list({ channel: 'revoke' })[0]!.lastError).toMatch(/revoke-pending|cannot be reached|ECONNREFUSED/);
 
@@ -71,7 +60,7 @@ describe('revoke', () => {
     await b.sim.setDown(false);
     expect(await r.drain(5_000)).toMatchObject({ drained: true, pending: 0 });
     expect(b.tokenState(token)).toBe('revoked');
-    expect(keyStatus('bot')).toBe('revoked');
+    expect(b.keyStatus('bot')).toBe('revoked');
     expect(b.leaks()).toEqual([]);
   });
 
